@@ -1,0 +1,361 @@
+/*
+ * TCP connections: reading into the loop's shared slab, and a queue of outbound byte
+ * blocks written by one writev per loop turn.
+ *
+ * The queue is a ring of (block, offset, length) entries. Blocks are refcounted so one
+ * encoded broadcast frame can sit in thousands of queues at once. Small writes are copied
+ * into a per-connection "tail" block and coalesced, so an HTTP response's head and small
+ * body, or several small messages, leave in one iovec entry. Writing is attempted with
+ * uv_try_write first (most writes complete at once on a healthy socket, and then no
+ * uv_write_t round trip is paid); whatever the kernel does not take goes to one
+ * outstanding uv_write, and the queue keeps growing behind it until it completes.
+ *
+ * Ending a connection is graceful: queued output is flushed, the write side is shut down,
+ * and input is read and discarded until the peer closes or a short linger deadline passes.
+ * Closing with unread input would make the kernel answer with a reset that can destroy the
+ * response the peer has not read yet.
+ */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "net/net_int.h"
+#include "sio.h"
+
+#define MAX_IOV       64
+#define TAIL_SIZE     4096
+#define COPY_LIMIT    (16 * 1024)
+#define LINGER_MS     2000
+
+static void on_closed(uv_handle_t *h);
+
+static void free_handle(uv_handle_t *h)
+{
+    sio__free(h);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    sio__conn *c = h->data;
+    buf->base = (char *)c->net->slab;
+    buf->len = c->net->slab_size;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    sio__conn *c = s->data;
+    if (nread > 0) {
+        if (!c->ending && c->ev && c->ev->on_read) c->ev->on_read(c, (uint8_t *)buf->base, (size_t)nread, c->ud);
+        return;
+    }
+    if (nread == 0) return;
+    c->reading = 0;
+    if (c->ending || !c->ev || !c->ev->on_eof)
+        sio__conn_close(c);
+    else
+        c->ev->on_eof(c, (int)nread, c->ud);
+}
+
+sio__conn *sio__conn_accept(sio__net *net, uv_stream_t *server)
+{
+    sio__conn *c = sio__calloc(1, sizeof(*c));
+    if (!c) {
+        /* Accept and drop, so the listener does not spin on a pending connection. */
+        uv_tcp_t *t = sio__malloc(sizeof(*t));
+        if (!t) return NULL;
+        uv_tcp_init(net->loop, t);
+        uv_accept(server, (uv_stream_t *)t);
+        uv_close((uv_handle_t *)t, free_handle);
+        return NULL;
+    }
+    c->net = net;
+    uv_tcp_init(net->loop, &c->tcp);
+    c->tcp.data = c;
+    sio__list_init(&c->pending_node);
+    sio__list_push_back(&net->conns, &c->all_node);
+    net->nconns++;
+    int r = uv_accept(server, (uv_stream_t *)&c->tcp);
+    if (r) {
+        sio__log_debug(net->log, "accept: %s", uv_strerror(r));
+        c->closing = 1;
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
+        return NULL;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    return c;
+}
+
+void sio__conn_set_handler(sio__conn *c, const sio__conn_events *ev, void *ud)
+{
+    c->ev = ev;
+    c->ud = ud;
+}
+
+int sio__conn_read_start(sio__conn *c)
+{
+    if (c->closing) return SIO_ECLOSED;
+    if (c->reading) return 0;
+    int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (!r) c->reading = 1;
+    return r;
+}
+
+void sio__conn_read_stop(sio__conn *c)
+{
+    if (!c->reading || c->closing) return;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+}
+
+/* ---- the output queue ---- */
+
+static inline sio__wq_ent *q_at(sio__conn *c, uint32_t i)
+{
+    return &c->q[(c->q_head + i) & (c->q_cap - 1)];
+}
+
+static int q_push(sio__conn *c, sio__bytes *b, uint32_t off, uint32_t len)
+{
+    if (c->q_len == c->q_cap) {
+        uint32_t ncap = c->q_cap ? c->q_cap * 2 : 8;
+        sio__wq_ent *nq = sio__reallocarray(NULL, ncap, sizeof(*nq));
+        if (!nq) return SIO_ENOMEM;
+        for (uint32_t i = 0; i < c->q_len; i++) nq[i] = *q_at(c, i);
+        sio__free(c->q);
+        c->q = nq;
+        c->q_cap = ncap;
+        c->q_head = 0;
+    }
+    *q_at(c, c->q_len) = (sio__wq_ent){b, off, len};
+    c->q_len++;
+    c->queued += len;
+    return 0;
+}
+
+/* Drop n written bytes from the front of the queue. */
+static void q_consume(sio__conn *c, size_t n)
+{
+    while (n && c->q_len) {
+        sio__wq_ent *e = q_at(c, 0);
+        if (e->len > n) {
+            e->off += (uint32_t)n;
+            e->len -= (uint32_t)n;
+            c->queued -= n;
+            return;
+        }
+        n -= e->len;
+        c->queued -= e->len;
+        if (e->b == c->tail) c->tail = NULL;
+        sio__bytes_unref(e->b);
+        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+        c->q_len--;
+    }
+}
+
+static void q_release(sio__conn *c)
+{
+    while (c->q_len) {
+        sio__bytes_unref(q_at(c, 0)->b);
+        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
+        c->q_len--;
+    }
+    sio__free(c->q);
+    c->q = NULL;
+    c->q_cap = 0;
+    c->queued = 0;
+    c->tail = NULL;
+}
+
+static void mark_pending(sio__conn *c)
+{
+    if (!c->writing && !sio__list_linked(&c->pending_node))
+        sio__list_push_back(&c->net->pending, &c->pending_node);
+}
+
+int sio__conn_write_bytes(sio__conn *c, sio__bytes *b, size_t off, size_t len)
+{
+    if (c->closing || c->ending) return SIO_ECLOSED;
+    if (!len) return 0;
+    if (off > b->len || len > b->len - off) return SIO_EINVAL;
+    int r = q_push(c, sio__bytes_ref(b), (uint32_t)off, (uint32_t)len);
+    if (r) {
+        sio__bytes_unref(b);
+        return r;
+    }
+    mark_pending(c);
+    return 0;
+}
+
+int sio__conn_write(sio__conn *c, const void *p, size_t n)
+{
+    if (c->closing || c->ending) return SIO_ECLOSED;
+    if (!n) return 0;
+    if (c->tail && c->q_len) {
+        /* The tail block is the last entry and ends where its data ends: append. Bytes
+         * already handed to the kernel are never moved, so this is safe mid-write. */
+        sio__wq_ent *e = q_at(c, c->q_len - 1);
+        if (e->b == c->tail && e->off + e->len == c->tail->len && c->tail->cap - c->tail->len >= n) {
+            memcpy(c->tail->data + c->tail->len, p, n);
+            c->tail->len += (uint32_t)n;
+            e->len += (uint32_t)n;
+            c->queued += n;
+            mark_pending(c);
+            return 0;
+        }
+    }
+    sio__bytes *b = sio__bytes_new(n < TAIL_SIZE ? TAIL_SIZE : n);
+    if (!b) return SIO_ENOMEM;
+    memcpy(b->data, p, n);
+    b->len = (uint32_t)n;
+    int r = q_push(c, b, 0, (uint32_t)n);
+    if (r) {
+        sio__bytes_unref(b);
+        return r;
+    }
+    c->tail = n < COPY_LIMIT ? b : NULL;
+    mark_pending(c);
+    return 0;
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    sio__conn *c = req->data;
+    if (c->closing) return;
+    if (status < 0) {
+        sio__conn_close(c);
+        return;
+    }
+    /* Read and discard until the peer closes, or the linger deadline closes us. */
+    if (sio__conn_read_start(c)) sio__conn_close(c);
+}
+
+static void start_shutdown(sio__conn *c)
+{
+    c->shut = 1;
+    c->sreq.data = c;
+    c->deadline = uv_now(c->net->loop) + LINGER_MS;
+    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown)) sio__conn_close(c);
+}
+
+static void drained(sio__conn *c)
+{
+    if (c->ending) {
+        if (!c->shut) start_shutdown(c);
+        return;
+    }
+    if (c->want_drain) {
+        c->want_drain = 0;
+        if (c->ev && c->ev->on_drain) c->ev->on_drain(c, c->ud);
+    }
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    sio__conn *c = req->data;
+    c->writing = 0;
+    if (c->closing) return; /* cancelled by close: on_closed releases the queue */
+    if (status < 0) {
+        sio__log_debug(c->net->log, "write failed: %s", uv_strerror(status));
+        sio__conn_close(c);
+        return;
+    }
+    q_consume(c, c->inflight);
+    c->inflight = 0;
+    if (c->q_len)
+        sio__conn_flush(c);
+    else
+        drained(c);
+}
+
+static uint32_t fill_iov(sio__conn *c, uv_buf_t *iov, size_t *total)
+{
+    uint32_t n = c->q_len < MAX_IOV ? c->q_len : MAX_IOV;
+    *total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        sio__wq_ent *e = q_at(c, i);
+        iov[i] = uv_buf_init((char *)e->b->data + e->off, e->len);
+        *total += e->len;
+    }
+    return n;
+}
+
+void sio__conn_flush(sio__conn *c)
+{
+    uv_buf_t iov[MAX_IOV];
+    size_t total;
+    while (!c->closing && !c->writing && c->q_len) {
+        uint32_t n = fill_iov(c, iov, &total);
+        int r = uv_try_write((uv_stream_t *)&c->tcp, iov, n);
+        if (r == UV_EAGAIN) r = 0;
+        if (r < 0) {
+            sio__log_debug(c->net->log, "write failed: %s", uv_strerror(r));
+            sio__conn_close(c);
+            return;
+        }
+        q_consume(c, (size_t)r);
+        if ((size_t)r == total) continue;
+        /* The kernel is full: hand the rest to one uv_write and wait for it. */
+        n = fill_iov(c, iov, &total);
+        c->wreq.data = c;
+        r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, iov, n, on_write);
+        if (r) {
+            sio__conn_close(c);
+            return;
+        }
+        c->writing = 1;
+        c->inflight = (uint32_t)total;
+        return;
+    }
+    if (!c->closing && !c->writing && !c->q_len) drained(c);
+}
+
+void sio__conn_want_drain(sio__conn *c)
+{
+    if (c->closing) return;
+    c->want_drain = 1;
+    if (!c->q_len && !c->writing) drained(c);
+}
+
+void sio__conn_end(sio__conn *c)
+{
+    if (c->closing || c->ending) return;
+    c->ending = 1;
+    c->want_drain = 0;
+    if (!c->q_len && !c->writing) start_shutdown(c);
+    else mark_pending(c);
+}
+
+void sio__conn_close(sio__conn *c)
+{
+    if (c->closing) return;
+    c->closing = 1;
+    if (sio__list_linked(&c->pending_node)) sio__list_remove(&c->pending_node);
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    sio__conn *c = h->data;
+    q_release(c);
+    sio__list_remove(&c->all_node);
+    c->net->nconns--;
+    sio__net *net = c->net;
+    if (c->ev && c->ev->on_close) c->ev->on_close(c, c->ud);
+    sio__free(c);
+    sio__net_check_empty(net);
+}
+
+void sio__conn_set_deadline(sio__conn *c, uint64_t ms_from_now)
+{
+    if (c->ending) return; /* the linger deadline stands */
+    c->deadline = ms_from_now ? uv_now(c->net->loop) + ms_from_now : 0;
+}
+
+int sio__conn_peer(const sio__conn *c, char *out, size_t outlen)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    int r = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len);
+    if (r) return r;
+    if (ss.ss_family == AF_INET6) return uv_ip6_name((struct sockaddr_in6 *)&ss, out, outlen);
+    return uv_ip4_name((struct sockaddr_in *)&ss, out, outlen);
+}

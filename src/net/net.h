@@ -1,0 +1,115 @@
+/*
+ * The network layer: TCP listeners and connections on libuv, with the per-loop machinery
+ * that makes many small connections cheap.
+ *
+ *  - sio__net is the per-loop context: one receive slab shared by every connection, one
+ *    uv_prepare_t that flushes every connection with queued output once per loop turn,
+ *    and one coarse timer that sweeps connection deadlines.
+ *  - sio__conn is one TCP connection. Upper layers (HTTP, then WebSocket after an upgrade)
+ *    take it over by installing their callback table; bytes they queue are written with a
+ *    single writev per loop turn.
+ */
+#ifndef SIO_NET_NET_H
+#define SIO_NET_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "base/list.h"
+#include "base/log.h"
+
+typedef struct sio__net sio__net;
+typedef struct sio__conn sio__conn;
+typedef struct sio__listener sio__listener;
+
+/* A connection's callbacks. Every member may be NULL except on_close. */
+typedef struct sio__conn_events {
+    /* Bytes arrived. data is writable, borrowed and valid only during the call. */
+    void (*on_read)(sio__conn *c, uint8_t *data, size_t n, void *ud);
+    /* The peer closed its side (err = UV_EOF) or a read failed. NULL: close. */
+    void (*on_eof)(sio__conn *c, int err, void *ud);
+    /* The outbound queue became empty after sio__conn_want_drain(). */
+    void (*on_drain)(sio__conn *c, void *ud);
+    /* The deadline set with sio__conn_set_deadline() passed. NULL: close. */
+    void (*on_timeout)(sio__conn *c, void *ud);
+    /* Exactly once, after the socket is closed; c is freed when this returns. */
+    void (*on_close)(sio__conn *c, void *ud);
+} sio__conn_events;
+
+typedef struct sio__wq_ent {
+    sio__bytes *b;
+    uint32_t off, len;
+} sio__wq_ent;
+
+struct sio__conn {
+    uv_tcp_t tcp;
+    sio__net *net;
+    const sio__conn_events *ev;
+    void *ud;
+    sio__list all_node;     /* in net->conns */
+    sio__list pending_node; /* in net->pending while output waits for the flush */
+    sio__wq_ent *q;         /* ring of queued output */
+    uint32_t q_head, q_len, q_cap;
+    uint32_t inflight; /* bytes handed to an outstanding uv_write */
+    size_t queued;     /* bytes queued, in flight included */
+    sio__bytes *tail;  /* the last queued block, when small writes may append to it */
+    uint64_t deadline; /* loop time in ms; 0: none */
+    uv_write_t wreq;
+    uv_shutdown_t sreq;
+    unsigned closing : 1, ending : 1, shut : 1, reading : 1, want_drain : 1, writing : 1;
+};
+
+/* Per-loop context. */
+sio__net *sio__net_new(uv_loop_t *loop, const sio__logger *log);
+/* Close the context's handles; every connection must already be closed. The memory is
+ * freed once libuv has released the handles (run the loop after this). */
+void sio__net_free(sio__net *net);
+uv_loop_t *sio__net_loop(sio__net *net);
+const sio__logger *sio__net_log(sio__net *net);
+/* Number of open connections. */
+size_t sio__net_conn_count(sio__net *net);
+/* Close every connection now. */
+void sio__net_close_all(sio__net *net);
+/* Call cb once, when the last open connection has closed (at once if none is open). */
+void sio__net_on_empty(sio__net *net, void (*cb)(void *ud), void *ud);
+
+/* Accepted connections are handed to on_accept, which must install a handler with
+ * sio__conn_set_handler() or close the connection. */
+typedef void (*sio__accept_cb)(sio__listener *l, sio__conn *c, void *ud);
+
+/* Bind and listen; 0 or a negative code. *out receives the listener. */
+int sio__listener_start(sio__net *net, const char *host, int port, sio__accept_cb cb, void *ud,
+                        sio__listener **out);
+int sio__listener_port(const sio__listener *l);
+/* Stop accepting and free the listener (asynchronously). */
+void sio__listener_close(sio__listener *l);
+
+void sio__conn_set_handler(sio__conn *c, const sio__conn_events *ev, void *ud);
+/* Stop or resume reading (no on_read while stopped). */
+void sio__conn_read_stop(sio__conn *c);
+int sio__conn_read_start(sio__conn *c);
+
+/* Queue len bytes of b from off (a reference is taken). 0 or SIO_ECLOSED. */
+int sio__conn_write_bytes(sio__conn *c, sio__bytes *b, size_t off, size_t len);
+/* Queue a copy of p..p+n, coalesced with earlier small writes. 0, SIO_ENOMEM, SIO_ECLOSED. */
+int sio__conn_write(sio__conn *c, const void *p, size_t n);
+/* Bytes queued and not yet written. */
+static inline size_t sio__conn_queued(const sio__conn *c)
+{
+    return c->queued;
+}
+/* Ask for one on_drain when the queue is next empty (at once if it is empty now). */
+void sio__conn_want_drain(sio__conn *c);
+
+/* Flush what is queued, send FIN, discard further input briefly, then close. */
+void sio__conn_end(sio__conn *c);
+/* Close now; queued output is dropped. on_close follows asynchronously. */
+void sio__conn_close(sio__conn *c);
+/* Deadline in ms from now (0 clears it), checked by the net sweep. */
+void sio__conn_set_deadline(sio__conn *c, uint64_t ms_from_now);
+/* The peer's address as text; 0 or a negative code. */
+int sio__conn_peer(const sio__conn *c, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,26 @@
+/* Internals shared by the network layer's files. */
+#ifndef SIO_NET_NET_INT_H
+#define SIO_NET_NET_INT_H
+
+#include "net/net.h"
+
+struct sio__net {
+    uv_loop_t *loop;
+    const sio__logger *log;
+    uint8_t *slab;
+    size_t slab_size;
+    sio__list conns;   /* every open connection */
+    sio__list pending; /* connections with output to flush this turn */
+    size_t nconns;
+    uv_prepare_t prepare;
+    uv_timer_t sweep;
+    int handles;
+    void (*empty_cb)(void *ud);
+    void *empty_ud;
+};
+
+sio__conn *sio__conn_accept(sio__net *net, uv_stream_t *server);
+void sio__conn_flush(sio__conn *c);
+void sio__net_check_empty(sio__net *net);
+
+#endif

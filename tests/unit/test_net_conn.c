@@ -1,0 +1,204 @@
+/*
+ * The network layer over real loopback sockets: many small writes coalesce and arrive in
+ * order, a large write survives a full kernel buffer, ending flushes before FIN, deadlines
+ * fire, and everything is released (the loop closes cleanly).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "net/net.h"
+
+typedef struct fixture {
+    uv_loop_t loop;
+    sio__logger log;
+    sio__net *net;
+    sio__listener *l;
+    sio__conn *server_conn;
+    uv_tcp_t client;
+    uv_connect_t creq;
+    sio__buf received; /* what the client read */
+    int client_eof;
+    int server_closed;
+    int timeouts;
+    int drains;
+    const char *scenario;
+} fixture;
+
+static void srv_close(sio__conn *c, void *ud)
+{
+    fixture *f = ud;
+    f->server_closed++;
+    f->server_conn = NULL;
+}
+
+static void srv_timeout(sio__conn *c, void *ud)
+{
+    fixture *f = ud;
+    f->timeouts++;
+    sio__conn_close(c);
+}
+
+static void srv_drain(sio__conn *c, void *ud)
+{
+    fixture *f = ud;
+    f->drains++;
+    sio__conn_end(c);
+}
+
+static const sio__conn_events srv_events = {
+    .on_close = srv_close,
+    .on_timeout = srv_timeout,
+    .on_drain = srv_drain,
+};
+
+static void on_accept(sio__listener *l, sio__conn *c, void *ud)
+{
+    fixture *f = ud;
+    f->server_conn = c;
+    sio__conn_set_handler(c, &srv_events, f);
+    sio__conn_read_start(c);
+    if (!strcmp(f->scenario, "small")) {
+        /* 10000 small writes in one turn: coalesced, in order. */
+        char line[32];
+        for (int i = 0; i < 10000; i++) {
+            int n = snprintf(line, sizeof(line), "%d,", i);
+            assert_int_equal(sio__conn_write(c, line, (size_t)n), 0);
+        }
+        sio__conn_end(c);
+    } else if (!strcmp(f->scenario, "large")) {
+        /* 8 MiB in one shared block, queued twice: more than the kernel takes at once. */
+        sio__bytes *b = sio__bytes_new(4u << 20);
+        for (uint32_t i = 0; i < b->cap; i++) b->data[i] = (uint8_t)(i * 7);
+        b->len = b->cap;
+        assert_int_equal(sio__conn_write_bytes(c, b, 0, b->len), 0);
+        assert_int_equal(sio__conn_write_bytes(c, b, 0, b->len), 0);
+        assert_int_equal(b->refs, 3);
+        sio__bytes_unref(b);
+        assert_true(sio__conn_queued(c) == (8u << 20));
+        sio__conn_want_drain(c); /* on_drain ends the connection */
+    } else if (!strcmp(f->scenario, "deadline")) {
+        sio__conn_set_deadline(c, 300);
+    }
+}
+
+static void cl_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    static char slab[65536];
+    buf->base = slab;
+    buf->len = sizeof(slab);
+}
+
+static void cl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    fixture *f = s->data;
+    if (n > 0) {
+        sio__buf_append(&f->received, buf->base, (size_t)n);
+    } else if (n < 0) {
+        f->client_eof = 1;
+        uv_close((uv_handle_t *)s, NULL);
+    }
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    fixture *f = req->data;
+    assert_int_equal(status, 0);
+    f->client.data = f;
+    uv_read_start((uv_stream_t *)&f->client, cl_alloc, cl_read);
+}
+
+static void run_scenario(fixture *f, const char *scenario)
+{
+    memset(f, 0, sizeof(*f));
+    f->scenario = scenario;
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    f->log.level = SIO_LOG_WARN;
+    f->net = sio__net_new(&f->loop, &f->log);
+    assert_non_null(f->net);
+    assert_int_equal(sio__listener_start(f->net, "127.0.0.1", 0, on_accept, f, &f->l), 0);
+    int port = sio__listener_port(f->l);
+    assert_true(port > 0);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", port, &sa);
+    uv_tcp_init(&f->loop, &f->client);
+    f->creq.data = f;
+    uv_tcp_connect(&f->creq, &f->client, (struct sockaddr *)&sa, on_connect);
+    /* Run until the client saw the end, then release everything. */
+    for (int i = 0; i < 100000 && !f->client_eof; i++) uv_run(&f->loop, UV_RUN_ONCE);
+    assert_true(f->client_eof);
+    sio__listener_close(f->l);
+    while (f->server_conn) uv_run(&f->loop, UV_RUN_ONCE);
+    sio__net_free(f->net);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+static void test_small_writes_coalesce(void **state)
+{
+    fixture f;
+    run_scenario(&f, "small");
+    sio__buf want = SIO__BUF_INIT;
+    for (int i = 0; i < 10000; i++) sio__buf_printf(&want, "%d,", i);
+    assert_int_equal(f.received.len, want.len);
+    assert_memory_equal(f.received.data, want.data, want.len);
+    assert_int_equal(f.server_closed, 1);
+    sio__buf_free(&want);
+    sio__buf_free(&f.received);
+}
+
+static void test_large_write(void **state)
+{
+    fixture f;
+    run_scenario(&f, "large");
+    assert_int_equal(f.received.len, 8u << 20);
+    for (uint32_t i = 0; i < (8u << 20); i += 4099)
+        assert_int_equal(f.received.data[i], (uint8_t)((i % (4u << 20)) * 7));
+    assert_int_equal(f.drains, 1);
+    sio__buf_free(&f.received);
+}
+
+static void test_deadline(void **state)
+{
+    fixture f;
+    uint64_t t0 = uv_hrtime();
+    run_scenario(&f, "deadline");
+    uint64_t ms = (uv_hrtime() - t0) / 1000000;
+    assert_int_equal(f.timeouts, 1);
+    assert_true(ms >= 300 && ms < 2000);
+    assert_int_equal(f.received.len, 0);
+}
+
+static void test_listen_errors(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sio__logger log = {.level = SIO_LOG_ERROR};
+    sio__net *net = sio__net_new(&loop, &log);
+    sio__listener *l = NULL, *l2 = NULL;
+    assert_int_equal(sio__listener_start(net, "not-an-ip", 0, on_accept, NULL, &l), SIO_EINVAL);
+    assert_int_equal(sio__listener_start(net, "127.0.0.1", 70000, on_accept, NULL, &l), SIO_EINVAL);
+    assert_int_equal(sio__listener_start(net, "127.0.0.1", 0, on_accept, NULL, &l), 0);
+    /* The same port twice fails with the system's error, and leaks nothing. */
+    assert_int_equal(sio__listener_start(net, "127.0.0.1", sio__listener_port(l), on_accept, NULL, &l2),
+                     UV_EADDRINUSE);
+    sio__listener_close(l);
+    sio__net_free(net);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_writes_coalesce),
+        cmocka_unit_test(test_large_write),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_listen_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
