@@ -1,0 +1,393 @@
+/*
+ * WebSocket connections: the handshake on top of HTTP, then the frame codec over a
+ * connection taken over from the HTTP server.
+ *
+ * Input goes straight from the loop's receive slab through the frame parser, which
+ * unmasks in place and hands whole messages out as spans; only fragmented messages or
+ * messages split across reads are copied (by the parser). Compressed messages are
+ * inflated into a per-connection buffer that is dropped again when it grows large, so an
+ * idle connection holds only the parser state and its net connection.
+ *
+ * Output is a frame header and the payload queued on the net connection, which coalesces
+ * small writes and flushes once per loop turn. A bounded queue gives backpressure: sends
+ * fail with SIO_EAGAIN past max_buffered, and on_drain says when to go on.
+ *
+ * Closing follows RFC 6455 section 7: the side that starts sends a close frame and waits
+ * (close_timeout_ms) for the answer; a received close frame is echoed; the server then
+ * ends the TCP connection. A protocol violation sends its close code (1002, 1007, 1009)
+ * and ends the connection. on_close reports the peer's code, or 1006 when none came.
+ */
+#include <string.h>
+
+#include "base/alloc.h"
+#include "ws/deflate.h"
+#include "ws/frame.h"
+#include "ws/handshake.h"
+#include "ws/ws.h"
+
+#define DEFAULT_MAX_MESSAGE   ((size_t)100 << 20)
+#define DEFAULT_THRESHOLD     1024
+#define DEFAULT_MAX_BUFFERED  ((size_t)16 << 20)
+#define DEFAULT_CLOSE_TIMEOUT 5000
+#define KEEP_SCRATCH          (64 * 1024)
+
+struct sio_ws {
+    sio__conn *c;
+    sio__ws_group *group;
+    sio__list node;
+    sio__ws_parser parser;
+    sio__pmd *pmd;
+    sio__buf inflated;
+    const char *protocol;
+    void *data;
+    uint16_t peer_code;
+    char peer_reason[SIO_WS_MAX_CLOSE_REASON + 1];
+    unsigned close_sent : 1, close_received : 1, failed : 1, want_drain : 1;
+};
+
+static const sio_ws_options *OPT(const sio_ws *ws)
+{
+    return &ws->group->opt;
+}
+
+void sio__ws_group_init(sio__ws_group *g, const sio_ws_options *opt)
+{
+    memset(g, 0, sizeof(*g));
+    if (opt) g->opt = *opt;
+    if (!g->opt.max_message) g->opt.max_message = DEFAULT_MAX_MESSAGE;
+    if (!g->opt.deflate_threshold) g->opt.deflate_threshold = DEFAULT_THRESHOLD;
+    if (!g->opt.max_buffered) g->opt.max_buffered = DEFAULT_MAX_BUFFERED;
+    if (!g->opt.close_timeout_ms) g->opt.close_timeout_ms = DEFAULT_CLOSE_TIMEOUT;
+    sio__list_init(&g->conns);
+}
+
+/* ---- output ---- */
+
+static int send_frame(sio_ws *ws, int opcode, const uint8_t *data, size_t len, int rsv1)
+{
+    uint8_t head[SIO_WS_MAX_HEADER];
+    size_t hl = sio__ws_encode_header(head, 1, opcode, rsv1, len, NULL);
+    int r = sio__conn_write(ws->c, head, hl);
+    if (r || !len) return r;
+    if (len <= 16 * 1024) return sio__conn_write(ws->c, data, len);
+    sio__bytes *b = sio__bytes_copy(data, len);
+    if (!b) return SIO_ENOMEM;
+    r = sio__conn_write_bytes(ws->c, b, 0, len);
+    sio__bytes_unref(b);
+    return r;
+}
+
+static void send_close(sio_ws *ws, uint16_t code, const char *reason)
+{
+    if (ws->close_sent) return;
+    uint8_t payload[SIO_WS_MAX_CONTROL];
+    size_t n = sio__ws_close_payload(payload, code, reason, reason ? strlen(reason) : 0);
+    ws->close_sent = 1;
+    send_frame(ws, SIO_WS_OP_CLOSE, payload, n, 0);
+}
+
+/* The peer broke the protocol: say why and end the connection. */
+static void fail(sio_ws *ws, uint16_t code, const char *reason)
+{
+    if (ws->failed) return;
+    ws->failed = 1;
+    sio__log_debug(sio__net_log(ws->c->net), "websocket: closing with %u: %s", code,
+                   reason ? reason : "");
+    send_close(ws, code, reason);
+    sio__conn_end(ws->c);
+}
+
+int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary)
+{
+    if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
+    if (!data && len) return SIO_EINVAL;
+    if (sio__conn_queued(ws->c) > OPT(ws)->max_buffered) {
+        ws->want_drain = 1;
+        sio__conn_want_drain(ws->c);
+        return SIO_EAGAIN;
+    }
+    if (!binary && !sio__utf8_valid(data, len)) return SIO_EUTF8;
+    int opcode = binary ? SIO_WS_OP_BINARY : SIO_WS_OP_TEXT;
+    if (ws->pmd && len >= OPT(ws)->deflate_threshold) {
+        sio__buf z = SIO__BUF_INIT;
+        int r = sio__pmd_compress(ws->pmd, data, len, &z);
+        if (!r) r = send_frame(ws, opcode, z.data, z.len, 1);
+        sio__buf_free(&z);
+        return r;
+    }
+    return send_frame(ws, opcode, data, len, 0);
+}
+
+int sio__ws_send_frame(sio_ws *ws, sio__bytes *frame, size_t off, size_t len)
+{
+    if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
+    return sio__conn_write_bytes(ws->c, frame, off, len);
+}
+
+int sio_ws_ping(sio_ws *ws, const void *data, size_t len)
+{
+    if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
+    if (len > SIO_WS_MAX_CONTROL || (!data && len)) return SIO_EINVAL;
+    return send_frame(ws, SIO_WS_OP_PING, data, len, 0);
+}
+
+int sio_ws_close(sio_ws *ws, int code, const char *reason)
+{
+    if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
+    if (code && (code < 0 || code > 4999 || !sio__ws_close_code_valid((unsigned)code)))
+        return SIO_EINVAL;
+    send_close(ws, (uint16_t)code, reason);
+    if (ws->close_received)
+        sio__conn_end(ws->c);
+    else
+        sio__conn_set_deadline(ws->c, OPT(ws)->close_timeout_ms);
+    return 0;
+}
+
+size_t sio_ws_buffered(const sio_ws *ws)
+{
+    return ws && ws->c ? sio__conn_queued(ws->c) : 0;
+}
+
+void sio_ws_want_drain(sio_ws *ws)
+{
+    if (!ws || !ws->c) return;
+    ws->want_drain = 1;
+    sio__conn_want_drain(ws->c);
+}
+
+const char *sio_ws_protocol(const sio_ws *ws)
+{
+    return ws->protocol;
+}
+
+void sio_ws_set_data(sio_ws *ws, void *data)
+{
+    ws->data = data;
+}
+
+void *sio_ws_data(const sio_ws *ws)
+{
+    return ws->data;
+}
+
+/* ---- input ---- */
+
+static int on_message(void *ud, int opcode, const uint8_t *data, size_t len, int compressed)
+{
+    sio_ws *ws = ud;
+    if (ws->failed || ws->close_sent) return 0; /* closing: data is dropped */
+    if (compressed) {
+        if (!ws->pmd) {
+            fail(ws, SIO_WS_CLOSE_PROTOCOL, "RSV1 without permessage-deflate");
+            return 1;
+        }
+        ws->inflated.len = 0;
+        int r = sio__pmd_decompress(ws->pmd, data, len, &ws->inflated);
+        if (r == SIO_ETOOBIG) {
+            fail(ws, SIO_WS_CLOSE_TOO_BIG, "message too big");
+            return 1;
+        }
+        if (r) {
+            fail(ws, SIO_WS_CLOSE_INVALID_DATA, "invalid compressed data");
+            return 1;
+        }
+        data = ws->inflated.data ? ws->inflated.data : (const uint8_t *)"";
+        len = ws->inflated.len;
+        if (opcode == SIO_WS_OP_TEXT && !sio__utf8_valid(data, len)) {
+            fail(ws, SIO_WS_CLOSE_INVALID_DATA, "invalid UTF-8");
+            return 1;
+        }
+    }
+    const sio_ws_options *o = OPT(ws);
+    if (o->on_message) o->on_message(ws, data, len, opcode == SIO_WS_OP_BINARY, o->ud);
+    if (ws->inflated.cap > KEEP_SCRATCH) sio__buf_free(&ws->inflated);
+    return ws->failed;
+}
+
+static int on_control(void *ud, int opcode, const uint8_t *data, size_t len)
+{
+    sio_ws *ws = ud;
+    const sio_ws_options *o = OPT(ws);
+    switch (opcode) {
+    case SIO_WS_OP_PING:
+        if (!ws->close_sent && !ws->failed) send_frame(ws, SIO_WS_OP_PONG, data, len, 0);
+        return 0;
+    case SIO_WS_OP_PONG:
+        if (o->on_pong && !ws->failed) o->on_pong(ws, data, len, o->ud);
+        return 0;
+    default: /* CLOSE */
+        ws->close_received = 1;
+        ws->peer_code = sio__ws_close_code(data, len);
+        if (len > 2) {
+            memcpy(ws->peer_reason, data + 2, len - 2);
+            ws->peer_reason[len - 2] = 0;
+        }
+        /* Echo the code (none if none came), then end the TCP connection. */
+        send_close(ws, ws->peer_code == SIO_WS_CLOSE_NO_STATUS ? 0 : ws->peer_code, NULL);
+        sio__conn_end(ws->c);
+        return 1;
+    }
+}
+
+static const sio__ws_events parser_events = {
+    .on_message = on_message,
+    .on_control = on_control,
+};
+
+static void on_conn_read(sio__conn *c, uint8_t *data, size_t n, void *ud)
+{
+    sio_ws *ws = ud;
+    if (ws->failed || ws->close_received) return;
+    ptrdiff_t r = sio__ws_parse(&ws->parser, data, n, &parser_events, ws);
+    if (r < 0) fail(ws, ws->parser.close_code, ws->parser.reason);
+}
+
+static void on_conn_eof(sio__conn *c, int err, void *ud)
+{
+    sio__conn_close(c);
+}
+
+static void on_conn_timeout(sio__conn *c, void *ud)
+{
+    /* The peer never answered our close frame. */
+    sio__conn_close(c);
+}
+
+static void on_conn_drain(sio__conn *c, void *ud)
+{
+    sio_ws *ws = ud;
+    if (!ws->want_drain) return;
+    ws->want_drain = 0;
+    const sio_ws_options *o = OPT(ws);
+    if (o->on_drain && !ws->close_sent && !ws->failed) o->on_drain(ws, o->ud);
+}
+
+static void on_conn_close(sio__conn *c, void *ud)
+{
+    sio_ws *ws = ud;
+    const sio_ws_options *o = OPT(ws);
+    sio__list_remove(&ws->node);
+    ws->group->count--;
+    ws->c = NULL;
+    ws->close_sent = 1;
+    int code = ws->close_received ? ws->peer_code : SIO_WS_CLOSE_ABNORMAL;
+    if (o->on_close) o->on_close(ws, code, ws->close_received ? ws->peer_reason : "", o->ud);
+    sio__ws_parser_free(&ws->parser);
+    sio__pmd_free(ws->pmd);
+    sio__buf_free(&ws->inflated);
+    sio__free(ws);
+}
+
+static const sio__conn_events conn_events = {
+    .on_read = on_conn_read,
+    .on_eof = on_conn_eof,
+    .on_drain = on_conn_drain,
+    .on_timeout = on_conn_timeout,
+    .on_close = on_conn_close,
+};
+
+/* ---- the handshake ---- */
+
+static void refuse(sio_http_res *res, int status, const char *why)
+{
+    char body[128];
+    size_t n = (size_t)snprintf(body, sizeof(body), "%s\n", why ? why : "Forbidden");
+    sio_http_res_send(res, status, "text/plain; charset=utf-8", body, n);
+}
+
+sio_ws *sio__ws_accept(sio__ws_group *g, sio_http_req *req, sio_http_res *res)
+{
+    const sio_ws_options *o = &g->opt;
+    const char *why = NULL;
+    const char *key = sio_http_req_header(req, "sec-websocket-key");
+    int st = sio__ws_check_request(!strcmp(sio_http_req_method(req), "GET"), req->http_major,
+                                   req->http_minor, sio_http_req_header(req, "upgrade"),
+                                   sio_http_req_header(req, "connection"),
+                                   sio_http_req_header(req, "sec-websocket-version"), key, &why);
+    if (st) {
+        if (st == 426) sio_http_res_header(res, "Sec-WebSocket-Version", "13");
+        if (!req->upgrade && st == 400) st = 426; /* a plain GET on a WebSocket endpoint */
+        refuse(res, st, why);
+        return NULL;
+    }
+    if (o->on_upgrade && (st = o->on_upgrade(req, o->ud)) != 0) {
+        refuse(res, st < 400 || st > 599 ? 403 : st, "Forbidden");
+        return NULL;
+    }
+
+    sio_ws *ws = sio__calloc(1, sizeof(*ws));
+    if (!ws) {
+        refuse(res, 503, "Service Unavailable");
+        return NULL;
+    }
+    ws->group = g;
+    int pi = sio__ws_select_protocol(sio_http_req_header(req, "sec-websocket-protocol"),
+                                     o->subprotocols, o->nsubprotocols);
+    ws->protocol = pi >= 0 ? o->subprotocols[pi] : NULL;
+    char ext[256] = "";
+    const char *offer = sio_http_req_header(req, "sec-websocket-extensions");
+    if (o->per_message_deflate && offer) {
+        sio__pmd_params params;
+        sio__pmd_config cfg = {0};
+        if (sio__pmd_negotiate(offer, &cfg, &params, ext, sizeof(ext)) == 1) {
+            ws->pmd = sio__pmd_new(&params, SIO__PMD_SERVER, o->max_message);
+            if (!ws->pmd) ext[0] = 0;
+        } else {
+            ext[0] = 0;
+        }
+    }
+    sio__ws_options po = {
+        .max_message = o->max_message,
+        .role = SIO_WS_ROLE_SERVER,
+        .rsv1_allowed = ws->pmd != NULL,
+    };
+    sio__ws_parser_init(&ws->parser, &po);
+
+    sio__buf left = SIO__BUF_INIT;
+    sio__conn *c = sio__http_takeover(req, &left);
+    if (!c) {
+        sio__pmd_free(ws->pmd);
+        sio__free(ws);
+        sio__buf_free(&left);
+        refuse(res, 500, "Internal Server Error");
+        return NULL;
+    }
+    ws->c = c;
+    sio__conn_set_handler(c, &conn_events, ws);
+    sio__list_push_back(&g->conns, &ws->node);
+    g->count++;
+
+    char accept[29];
+    sio__ws_accept_key(key, accept);
+    sio__buf head = SIO__BUF_INIT;
+    sio__buf_printf(&head,
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
+                    accept);
+    if (ws->protocol) sio__buf_printf(&head, "Sec-WebSocket-Protocol: %s\r\n", ws->protocol);
+    if (ext[0]) sio__buf_printf(&head, "Sec-WebSocket-Extensions: %s\r\n", ext);
+    sio__buf_append(&head, "\r\n", 2);
+    if (sio__conn_write(c, head.data, head.len)) sio__conn_close(c);
+    sio__buf_free(&head);
+
+    if (o->on_open) o->on_open(ws, req, o->ud);
+    if (left.len && !ws->failed) on_conn_read(c, left.data, left.len, ws);
+    sio__buf_free(&left);
+    return ws;
+}
+
+void sio__ws_handler(sio_http_req *req, sio_http_res *res, void *ud)
+{
+    sio__ws_accept(ud, req, res);
+}
+
+void sio__ws_group_close_all(sio__ws_group *g, int code, const char *reason)
+{
+    sio__list *pos, *tmp;
+    sio__list_foreach_safe(pos, tmp, &g->conns)
+    {
+        sio_ws *ws = sio__container_of(pos, sio_ws, node);
+        if (!ws->close_sent && !ws->failed) sio_ws_close(ws, code, reason);
+    }
+}
