@@ -1,0 +1,112 @@
+// Helpers for the end-to-end suites: start a libsio binary on a free port, talk raw TCP
+// and HTTP to it, stop it with SIGTERM and report how it exited.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const buildDir = process.env.SIO_BUILD ? path.resolve(process.env.SIO_BUILD) : path.join(root, 'build');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Start build/<binary> with --port <free port> and args; resolves once it accepts.
+export async function startServer(binary, args = [], { env = {} } = {}) {
+  const port = await freePort();
+  const proc = spawn(path.join(buildDir, binary), [...args, '--port', String(port)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  proc.stdout.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  let exit = null;
+  exited.then((e) => { exit = e; });
+  const deadline = Date.now() + 10000;
+  while (!(await canConnect(port))) {
+    if (exit) throw new Error(`${binary} exited early (${JSON.stringify(exit)}):\n${err}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`${binary} did not listen on ${port} within 10 s:\n${err}`);
+    }
+    await sleep(20);
+  }
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    stderr: () => err,
+    stdout: () => out,
+    // SIGTERM, then wait up to 8 s. Sanitizer builds exit non-zero on leaks, so callers
+    // assert code 0.
+    async stop() {
+      if (!exit) proc.kill('SIGTERM');
+      const t0 = Date.now();
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 8000);
+      const e = await exited;
+      clearTimeout(timer);
+      return { ...e, ms: Date.now() - t0, stderr: err };
+    },
+  };
+}
+
+// Write bytes on a raw TCP connection and collect everything until the server closes or
+// timeoutMs passes. onData(buf, socket) may write more.
+export function rawRequest(port, bytes, { timeoutMs = 2000, onData } = {}) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    const s = net.connect(port, '127.0.0.1');
+    let done = false;
+    const finish = (closed) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ data: Buffer.concat(chunks), closed });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    s.on('connect', () => { if (bytes != null) s.write(bytes); });
+    s.on('data', (d) => { chunks.push(d); if (onData) onData(Buffer.concat(chunks), s); });
+    s.on('end', () => finish(true));
+    s.on('close', () => finish(true));
+    s.on('error', () => finish(true));
+  });
+}
+
+// A GET (or other method) with node's http client; body as a Buffer.
+export function request(url, { method = 'GET', headers = {}, body, agent = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    if (body != null) req.write(body);
+    req.end();
+  });
+}
