@@ -291,7 +291,8 @@ int sio__pmd_decompress(sio__pmd *z, const uint8_t *in, size_t n, sio__buf *out)
     for (int part = 0; part < 2 && !rc; part++) {
         z->inf.next_in = (Bytef *)(uintptr_t)(part ? tail : in);
         z->inf.avail_in = (uInt)(part ? sizeof(tail) : n);
-        while (z->inf.avail_in) {
+        int full = 0;
+        while (z->inf.avail_in || full) {
             size_t left = z->max_inflated - produced;
             size_t chunk = left < 16384 ? left + 1 : 16384;
             if (sio__buf_reserve(out, chunk)) {
@@ -302,6 +303,7 @@ int sio__pmd_decompress(sio__pmd *z, const uint8_t *in, size_t n, sio__buf *out)
             z->inf.avail_out = (uInt)chunk;
             int r = inflate(&z->inf, Z_SYNC_FLUSH);
             size_t got = chunk - z->inf.avail_out;
+            full = z->inf.avail_out == 0;
             out->len += got;
             produced += got;
             if (produced > z->max_inflated) {
