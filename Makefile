@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PORT       ?= 3000
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build run test unit e2e bench fuzz fuzz-smoke bootstrap install clean format
+.PHONY: all build run test unit e2e browser bench fuzz fuzz-smoke bootstrap install clean format
 
 all: build
 
@@ -33,6 +33,10 @@ unit: asan
 e2e: asan
 	@SIO_BUILD=$(abspath $(ASAN_BUILD)) node --test --test-concurrency=2 tests/e2e/
 
+# Headless Chromium (Debian's) driven by playwright-core.
+browser: asan
+	@SIO_BUILD=$(abspath $(ASAN_BUILD)) node --test --test-concurrency=1 tests/browser/
+
 fuzz-build:
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_FUZZ=ON -DSIO_TESTS=OFF >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
@@ -49,6 +53,7 @@ test: bootstrap
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory browser
 
 bench: bootstrap build
 	@bench/run
