@@ -26,6 +26,7 @@
 #define STASH_LIMIT        (64 * 1024)
 #define DISCARD_LIMIT      (1u << 20)
 #define COPY_BODY_LIMIT    (16 * 1024)
+#define POOL_MAX           64
 
 enum { HC_IDLE, HC_READING, HC_HANDLING, HC_ENDING, HC_DETACHED };
 
@@ -66,6 +67,8 @@ struct sio__http_server {
     size_t nlisteners;
     sio__list conns;
     size_t nconns;
+    sio__list pool; /* released connection states, kept for reuse */
+    size_t npool;
     int shutting_down;
     void (*done)(void *ud);
     void *done_ud;
@@ -133,11 +136,42 @@ static void hc_free(sio__http_conn *hc)
     sio__http_server *s = hc->srv;
     sio__list_remove(&hc->node);
     s->nconns--;
-    sio__http_req_free(&hc->req);
-    sio__buf_free(&hc->res.extra);
     sio__buf_free(&hc->stash);
-    sio__free(hc);
+    if (s->npool < POOL_MAX && !s->shutting_down) {
+        /* Keep the state (and its small buffers) for the next connection. Reusing it
+         * also keeps these short-lived blocks from interleaving in the heap with the
+         * long-lived state of upgraded connections. */
+        sio__http_req_reset(&hc->req);
+        if (hc->res.extra.cap > 4096) sio__buf_free(&hc->res.extra);
+        sio__list_push_back(&s->pool, &hc->node);
+        s->npool++;
+    } else {
+        sio__http_req_free(&hc->req);
+        sio__buf_free(&hc->res.extra);
+        sio__free(hc);
+    }
     check_done(s);
+}
+
+static sio__http_conn *hc_alloc(sio__http_server *s)
+{
+    if (sio__list_empty(&s->pool)) return sio__calloc(1, sizeof(sio__http_conn));
+    sio__http_conn *hc = sio__container_of(s->pool.next, sio__http_conn, node);
+    sio__list_remove(&hc->node);
+    s->npool--;
+    sio__buf head = hc->req.head, body = hc->req.body, extra = hc->res.extra;
+    sio__http_header *headers = hc->req.headers;
+    uint32_t headers_cap = hc->req.headers_cap;
+    memset(hc, 0, sizeof(*hc));
+    hc->req.head = head;
+    hc->req.head.len = 0;
+    hc->req.body = body;
+    hc->req.body.len = 0;
+    hc->req.headers = headers;
+    hc->req.headers_cap = headers_cap;
+    hc->res.extra = extra;
+    hc->res.extra.len = 0;
+    return hc;
 }
 
 static void on_conn_close(sio__conn *c, void *ud)
@@ -369,14 +403,14 @@ static void finish_response(sio__http_conn *hc)
 static void on_accept(sio__listener *l, sio__conn *c, void *ud)
 {
     sio__http_server *s = ud;
-    sio__http_conn *hc = s->shutting_down ? NULL : sio__calloc(1, sizeof(*hc));
+    sio__http_conn *hc = s->shutting_down ? NULL : hc_alloc(s);
     if (!hc) {
         sio__conn_close(c);
         return;
     }
     hc->srv = s;
     hc->c = c;
-    sio__http_req_init(&hc->req);
+    hc->req.cur_field = UINT32_MAX;
     hc->req.conn = hc;
     hc->res.hc = hc;
     sio__http_parser_init(&hc->parser, &hc->req, s->opt.max_header_bytes, &parser_events, hc);
@@ -566,6 +600,7 @@ sio__http_server *sio__http_server_new(sio__net *net, const sio__http_options *o
     if (!s->opt.header_timeout_ms) s->opt.header_timeout_ms = 10000;
     if (!s->opt.keepalive_timeout_ms) s->opt.keepalive_timeout_ms = 5000;
     sio__list_init(&s->conns);
+    sio__list_init(&s->pool);
     return s;
 }
 
@@ -637,6 +672,13 @@ void sio__http_server_free(sio__http_server *s)
         if (s->listeners[i]) sio__listener_close(s->listeners[i]);
     sio__free(s->listeners);
     sio__http_router_free(&s->router);
+    while (!sio__list_empty(&s->pool)) {
+        sio__http_conn *hc = sio__container_of(s->pool.next, sio__http_conn, node);
+        sio__list_remove(&hc->node);
+        sio__http_req_free(&hc->req);
+        sio__buf_free(&hc->res.extra);
+        sio__free(hc);
+    }
     sio__free(s);
 }
 

@@ -22,7 +22,7 @@
 #include "sio.h"
 
 #define MAX_IOV       64
-#define TAIL_SIZE     4096
+#define TAIL_SIZE     1024
 #define COPY_LIMIT    (16 * 1024)
 #define LINGER_MS     2000
 
@@ -57,7 +57,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 sio__conn *sio__conn_accept(sio__net *net, uv_stream_t *server)
 {
-    sio__conn *c = sio__calloc(1, sizeof(*c));
+    sio__conn *c = sio__calloc(1, sizeof(*c) + net->conn_ext);
     if (!c) {
         /* Accept and drop, so the listener does not spin on a pending connection. */
         uv_tcp_t *t = sio__malloc(sizeof(*t));
@@ -68,6 +68,7 @@ sio__conn *sio__conn_accept(sio__net *net, uv_stream_t *server)
         return NULL;
     }
     c->net = net;
+    c->ext_size = (uint32_t)net->conn_ext;
     uv_tcp_init(net->loop, &c->tcp);
     c->tcp.data = c;
     sio__list_init(&c->pending_node);
@@ -82,6 +83,11 @@ sio__conn *sio__conn_accept(sio__net *net, uv_stream_t *server)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     return c;
+}
+
+void *sio__conn_ext(sio__conn *c, size_t size)
+{
+    return c->ext_size >= size ? c->ext : NULL;
 }
 
 void sio__conn_set_handler(sio__conn *c, const sio__conn_events *ev, void *ud)
@@ -116,7 +122,7 @@ static inline sio__wq_ent *q_at(sio__conn *c, uint32_t i)
 static int q_push(sio__conn *c, sio__bytes *b, uint32_t off, uint32_t len)
 {
     if (c->q_len == c->q_cap) {
-        uint32_t ncap = c->q_cap ? c->q_cap * 2 : 8;
+        uint32_t ncap = c->q_cap ? c->q_cap * 2 : 4;
         sio__wq_ent *nq = sio__reallocarray(NULL, ncap, sizeof(*nq));
         if (!nq) return SIO_ENOMEM;
         for (uint32_t i = 0; i < c->q_len; i++) nq[i] = *q_at(c, i);
@@ -148,6 +154,13 @@ static void q_consume(sio__conn *c, size_t n)
         sio__bytes_unref(e->b);
         c->q_head = (c->q_head + 1) & (c->q_cap - 1);
         c->q_len--;
+    }
+    if (!c->q_len) {
+        /* An idle connection keeps no ring. */
+        sio__free(c->q);
+        c->q = NULL;
+        c->q_cap = 0;
+        c->q_head = 0;
     }
 }
 
@@ -219,6 +232,7 @@ int sio__conn_write(sio__conn *c, const void *p, size_t n)
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     sio__conn *c = req->data;
+    sio__free(req);
     if (c->closing) return;
     if (status < 0) {
         sio__conn_close(c);
@@ -231,9 +245,18 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 static void start_shutdown(sio__conn *c)
 {
     c->shut = 1;
-    c->sreq.data = c;
     c->deadline = uv_now(c->net->loop) + LINGER_MS;
-    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown)) sio__conn_close(c);
+    /* Requests are allocated only when needed: most connections never use them. */
+    uv_shutdown_t *req = sio__malloc(sizeof(*req));
+    if (!req) {
+        sio__conn_close(c);
+        return;
+    }
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown)) {
+        sio__free(req);
+        sio__conn_close(c);
+    }
 }
 
 static void drained(sio__conn *c)
@@ -251,6 +274,7 @@ static void drained(sio__conn *c)
 static void on_write(uv_write_t *req, int status)
 {
     sio__conn *c = req->data;
+    sio__free(req);
     c->writing = 0;
     if (c->closing) return; /* cancelled by close: on_closed releases the queue */
     if (status < 0) {
@@ -295,9 +319,15 @@ void sio__conn_flush(sio__conn *c)
         if ((size_t)r == total) continue;
         /* The kernel is full: hand the rest to one uv_write and wait for it. */
         n = fill_iov(c, iov, &total);
-        c->wreq.data = c;
-        r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, iov, n, on_write);
+        uv_write_t *req = sio__malloc(sizeof(*req));
+        if (!req) {
+            sio__conn_close(c);
+            return;
+        }
+        req->data = c;
+        r = uv_write(req, (uv_stream_t *)&c->tcp, iov, n, on_write);
         if (r) {
+            sio__free(req);
             sio__conn_close(c);
             return;
         }

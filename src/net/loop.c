@@ -122,6 +122,11 @@ void sio__net_close_all(sio__net *net)
     }
 }
 
+void sio__net_set_conn_ext(sio__net *net, size_t ext_size)
+{
+    net->conn_ext = (ext_size + 15) & ~(size_t)15;
+}
+
 void sio__net_on_empty(sio__net *net, void (*cb)(void *ud), void *ud)
 {
     net->empty_cb = cb;

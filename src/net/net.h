@@ -56,10 +56,19 @@ struct sio__conn {
     size_t queued;     /* bytes queued, in flight included */
     sio__bytes *tail;  /* the last queued block, when small writes may append to it */
     uint64_t deadline; /* loop time in ms; 0: none */
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
     unsigned closing : 1, ending : 1, shut : 1, reading : 1, want_drain : 1, writing : 1;
+    uint32_t ext_size;
+    _Alignas(16) unsigned char ext[];
 };
+
+/*
+ * Room reserved after every accepted connection for the state of the protocol that may
+ * take it over (WebSocket), so that state needs no allocation of its own: one block per
+ * long-lived connection instead of two (uSockets' ext_size). Set before listening.
+ */
+void sio__net_set_conn_ext(sio__net *net, size_t ext_size);
+/* The reserved room of c (16-byte aligned), or NULL when fewer than size bytes. */
+void *sio__conn_ext(sio__conn *c, size_t size);
 
 /* Per-loop context. */
 sio__net *sio__net_new(uv_loop_t *loop, const sio__logger *log);

@@ -12,6 +12,7 @@ struct sio__net {
     sio__list conns;   /* every open connection */
     sio__list pending; /* connections with output to flush this turn */
     size_t nconns;
+    size_t conn_ext;
     uv_prepare_t prepare;
     uv_timer_t sweep;
     int handles;

@@ -5,8 +5,8 @@
  * Input goes straight from the loop's receive slab through the frame parser, which
  * unmasks in place and hands whole messages out as spans; only fragmented messages or
  * messages split across reads are copied (by the parser). Compressed messages are
- * inflated into a per-connection buffer that is dropped again when it grows large, so an
- * idle connection holds only the parser state and its net connection.
+ * inflated into a buffer that lives for the delivery only, so an idle connection holds
+ * only the parser state, kept in the room its net connection reserved for it.
  *
  * Output is a frame header and the payload queued on the net connection, which coalesces
  * small writes and flushes once per loop turn. A bounded queue gives backpressure: sends
@@ -17,6 +17,7 @@
  * ends the TCP connection. A protocol violation sends its close code (1002, 1007, 1009)
  * and ends the connection. on_close reports the peer's code, or 1006 when none came.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -29,7 +30,6 @@
 #define DEFAULT_THRESHOLD     1024
 #define DEFAULT_MAX_BUFFERED  ((size_t)16 << 20)
 #define DEFAULT_CLOSE_TIMEOUT 5000
-#define KEEP_SCRATCH          (64 * 1024)
 
 struct sio_ws {
     sio__conn *c;
@@ -37,13 +37,17 @@ struct sio_ws {
     sio__list node;
     sio__ws_parser parser;
     sio__pmd *pmd;
-    sio__buf inflated;
     const char *protocol;
     void *data;
+    char *peer_reason; /* from the peer's close frame */
     uint16_t peer_code;
-    char peer_reason[SIO_WS_MAX_CLOSE_REASON + 1];
-    unsigned close_sent : 1, close_received : 1, failed : 1, want_drain : 1;
+    unsigned close_sent : 1, close_received : 1, failed : 1, want_drain : 1, embedded : 1;
 };
+
+size_t sio__ws_conn_size(void)
+{
+    return sizeof(sio_ws);
+}
 
 static const sio_ws_options *OPT(const sio_ws *ws)
 {
@@ -177,31 +181,32 @@ static int on_message(void *ud, int opcode, const uint8_t *data, size_t len, int
 {
     sio_ws *ws = ud;
     if (ws->failed || ws->close_sent) return 0; /* closing: data is dropped */
+    sio__buf inflated = SIO__BUF_INIT;
     if (compressed) {
         if (!ws->pmd) {
             fail(ws, SIO_WS_CLOSE_PROTOCOL, "RSV1 without permessage-deflate");
             return 1;
         }
-        ws->inflated.len = 0;
-        int r = sio__pmd_decompress(ws->pmd, data, len, &ws->inflated);
-        if (r == SIO_ETOOBIG) {
-            fail(ws, SIO_WS_CLOSE_TOO_BIG, "message too big");
-            return 1;
-        }
+        int r = sio__pmd_decompress(ws->pmd, data, len, &inflated);
         if (r) {
-            fail(ws, SIO_WS_CLOSE_INVALID_DATA, "invalid compressed data");
+            sio__buf_free(&inflated);
+            if (r == SIO_ETOOBIG)
+                fail(ws, SIO_WS_CLOSE_TOO_BIG, "message too big");
+            else
+                fail(ws, SIO_WS_CLOSE_INVALID_DATA, "invalid compressed data");
             return 1;
         }
-        data = ws->inflated.data ? ws->inflated.data : (const uint8_t *)"";
-        len = ws->inflated.len;
+        data = inflated.data ? inflated.data : (const uint8_t *)"";
+        len = inflated.len;
         if (opcode == SIO_WS_OP_TEXT && !sio__utf8_valid(data, len)) {
+            sio__buf_free(&inflated);
             fail(ws, SIO_WS_CLOSE_INVALID_DATA, "invalid UTF-8");
             return 1;
         }
     }
     const sio_ws_options *o = OPT(ws);
     if (o->on_message) o->on_message(ws, data, len, opcode == SIO_WS_OP_BINARY, o->ud);
-    if (ws->inflated.cap > KEEP_SCRATCH) sio__buf_free(&ws->inflated);
+    sio__buf_free(&inflated);
     return ws->failed;
 }
 
@@ -219,10 +224,7 @@ static int on_control(void *ud, int opcode, const uint8_t *data, size_t len)
     default: /* CLOSE */
         ws->close_received = 1;
         ws->peer_code = sio__ws_close_code(data, len);
-        if (len > 2) {
-            memcpy(ws->peer_reason, data + 2, len - 2);
-            ws->peer_reason[len - 2] = 0;
-        }
+        if (len > 2) ws->peer_reason = sio__strndup((const char *)data + 2, len - 2);
         /* Echo the code (none if none came), then end the TCP connection. */
         send_close(ws, ws->peer_code == SIO_WS_CLOSE_NO_STATUS ? 0 : ws->peer_code, NULL);
         sio__conn_end(ws->c);
@@ -272,11 +274,11 @@ static void on_conn_close(sio__conn *c, void *ud)
     ws->c = NULL;
     ws->close_sent = 1;
     int code = ws->close_received ? ws->peer_code : SIO_WS_CLOSE_ABNORMAL;
-    if (o->on_close) o->on_close(ws, code, ws->close_received ? ws->peer_reason : "", o->ud);
+    if (o->on_close) o->on_close(ws, code, ws->peer_reason ? ws->peer_reason : "", o->ud);
+    sio__free(ws->peer_reason);
     sio__ws_parser_free(&ws->parser);
     sio__pmd_free(ws->pmd);
-    sio__buf_free(&ws->inflated);
-    sio__free(ws);
+    if (!ws->embedded) sio__free(ws);
 }
 
 static const sio__conn_events conn_events = {
@@ -316,11 +318,10 @@ sio_ws *sio__ws_accept(sio__ws_group *g, sio_http_req *req, sio_http_res *res)
         return NULL;
     }
 
-    sio_ws *ws = sio__calloc(1, sizeof(*ws));
-    if (!ws) {
-        refuse(res, 503, "Service Unavailable");
-        return NULL;
-    }
+    /* Negotiate into a local copy first: the state moves into the connection's reserved
+     * room once the connection is ours. */
+    sio_ws tmp, *ws = &tmp;
+    memset(ws, 0, sizeof(*ws));
     ws->group = g;
     int pi = sio__ws_select_protocol(sio_http_req_header(req, "sec-websocket-protocol"),
                                      o->subprotocols, o->nsubprotocols);
@@ -346,30 +347,37 @@ sio_ws *sio__ws_accept(sio__ws_group *g, sio_http_req *req, sio_http_res *res)
 
     sio__buf left = SIO__BUF_INIT;
     sio__conn *c = sio__http_takeover(req, &left);
-    if (!c) {
+    sio_ws *mem = NULL;
+    if (c) {
+        mem = sio__conn_ext(c, sizeof(sio_ws));
+        if (mem) tmp.embedded = 1;
+        else mem = sio__malloc(sizeof(sio_ws));
+    }
+    if (!mem) {
         sio__pmd_free(ws->pmd);
-        sio__free(ws);
+        sio__ws_parser_free(&ws->parser);
         sio__buf_free(&left);
-        refuse(res, 500, "Internal Server Error");
+        if (c) sio__conn_close(c);
+        else refuse(res, 500, "Internal Server Error");
         return NULL;
     }
+    *mem = tmp;
+    ws = mem;
     ws->c = c;
     sio__conn_set_handler(c, &conn_events, ws);
     sio__list_push_back(&g->conns, &ws->node);
     g->count++;
 
-    char accept[29];
+    char accept[29], head[512];
     sio__ws_accept_key(key, accept);
-    sio__buf head = SIO__BUF_INIT;
-    sio__buf_printf(&head,
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n",
-                    accept);
-    if (ws->protocol) sio__buf_printf(&head, "Sec-WebSocket-Protocol: %s\r\n", ws->protocol);
-    if (ext[0]) sio__buf_printf(&head, "Sec-WebSocket-Extensions: %s\r\n", ext);
-    sio__buf_append(&head, "\r\n", 2);
-    if (sio__conn_write(c, head.data, head.len)) sio__conn_close(c);
-    sio__buf_free(&head);
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s%s%s%s\r\n",
+                      accept, ws->protocol ? "Sec-WebSocket-Protocol: " : "",
+                      ws->protocol ? ws->protocol : "", ws->protocol ? "\r\n" : "",
+                      ext[0] ? "Sec-WebSocket-Extensions: " : "", ext, ext[0] ? "\r\n" : "");
+    if (hn < 0 || (size_t)hn >= sizeof(head) || sio__conn_write(c, head, (size_t)hn))
+        sio__conn_close(c);
 
     if (o->on_open) o->on_open(ws, req, o->ud);
     if (left.len && !ws->failed) on_conn_read(c, left.data, left.len, ws);

@@ -61,6 +61,8 @@ void sio__ws_parser_init(sio__ws_parser *p, const sio__ws_options *opts)
 
 void sio__ws_parser_free(sio__ws_parser *p)
 {
+    sio__free(p->ctl);
+    p->ctl = NULL;
     sio__free(p->buf);
     p->buf = NULL;
     p->buf_len = p->buf_cap = 0;
@@ -280,9 +282,19 @@ static ptrdiff_t payload(sio__ws_parser *p, uint8_t *d, size_t n, uint64_t base,
         if (whole) {
             rc = deliver_control(p, d, take, ev, ud, last);
         } else {
+            /* A control payload split across reads: gathered in a small buffer that
+             * exists only until the frame is complete, so idle parsers hold none. */
+            if (!p->ctl && !(p->ctl = sio__malloc(SIO_WS_MAX_CONTROL))) {
+                fail(p, SIO_ENOMEM, SIO_WS_CLOSE_INTERNAL, "out of memory", base);
+                return -1;
+            }
             memcpy(p->ctl + p->ctl_len, d, take);
             p->ctl_len = (uint8_t)(p->ctl_len + take);
-            if (!p->remaining) rc = deliver_control(p, p->ctl, p->ctl_len, ev, ud, last);
+            if (!p->remaining) {
+                rc = deliver_control(p, p->ctl, p->ctl_len, ev, ud, last);
+                sio__free(p->ctl);
+                p->ctl = NULL;
+            }
         }
     } else {
         if (p->msg_op == SIO_WS_OP_TEXT && !p->msg_rsv1) {

@@ -107,7 +107,7 @@ typedef struct sio__ws_parser {
     sio__utf8 utf8;     /* across the fragments of an open text message */
     uint8_t *buf;       /* reassembly buffer (sio__malloc), NULL when idle */
     size_t buf_len, buf_cap;
-    uint8_t ctl[SIO_WS_MAX_CONTROL];
+    uint8_t *ctl; /* a split control payload being gathered, NULL when none */
 
     /* After an error (sticky): the code returned, the close code to send (1002, 1007,
      * 1009 or 1011), a static description, and the stream offset of the byte at which the

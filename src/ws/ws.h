@@ -35,6 +35,9 @@ sio_ws *sio__ws_accept(sio__ws_group *g, sio_http_req *req, sio_http_res *res);
 /* Queue a prepared frame (header and payload, as built by the caller) as it is. */
 int sio__ws_send_frame(sio_ws *ws, sio__bytes *frame, size_t off, size_t len);
 
+/* The size of a connection's state, for sio__net_set_conn_ext(). */
+size_t sio__ws_conn_size(void);
+
 /* The HTTP handler for a group (ud: the group). */
 void sio__ws_handler(sio_http_req *req, sio_http_res *res, void *ud);
 
