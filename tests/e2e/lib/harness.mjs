@@ -110,3 +110,8 @@ export function request(url, { method = 'GET', headers = {}, body, agent = false
     req.end();
   });
 }
+
+// GET url with extra headers; resolves {status, headers, body: Buffer}.
+export function httpGet(url, headers = {}) {
+  return request(url, { headers });
+}
