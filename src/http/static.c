@@ -297,6 +297,18 @@ static void job_fail(job *j, int status)
 
 static void read_next(job *j);
 
+/* A read finished: its result, or NULL when the response went away meanwhile (the job is
+ * then freed). */
+static job *read_done(uv_fs_t *fs, ssize_t *n)
+{
+    job *j = fs->data;
+    *n = fs->result;
+    uv_fs_req_cleanup(fs);
+    if (!j->aborted) return j;
+    job_free(j);
+    return NULL;
+}
+
 static void on_drain(sio_http_res *res, void *ud)
 {
     read_next(ud);
@@ -304,13 +316,9 @@ static void on_drain(sio_http_res *res, void *ud)
 
 static void on_read(uv_fs_t *fs)
 {
-    job *j = fs->data;
-    ssize_t n = fs->result;
-    uv_fs_req_cleanup(fs);
-    if (j->aborted) {
-        job_free(j);
-        return;
-    }
+    ssize_t n;
+    job *j = read_done(fs, &n);
+    if (!j) return;
     if (n <= 0) {
         /* The file shrank under us: the promised length can't be met; close. */
         sio_http_res_on_close(j->res, NULL, NULL);
@@ -358,13 +366,9 @@ static void read_next(job *j)
 
 static void on_read_whole(uv_fs_t *fs)
 {
-    job *j = fs->data;
-    ssize_t n = fs->result;
-    uv_fs_req_cleanup(fs);
-    if (j->aborted) {
-        job_free(j);
-        return;
-    }
+    ssize_t n;
+    job *j = read_done(fs, &n);
+    if (!j) return;
     if (n < 0 || (uint64_t)n != j->info.size) {
         job_fail(j, 500);
         return;
