@@ -30,13 +30,13 @@ extern "C" {
  * libsio's own error codes, below libuv's range. libuv codes (UV_E*) pass through
  * unchanged wherever libsio returns an error, so sio_strerror() accepts both.
  */
-#define SIO_ERR_MAP(X)                                                                     \
-    X(PROTO, "protocol violation")                                                         \
-    X(TOOBIG, "payload over limit")                                                        \
-    X(CLOSED, "connection closed")                                                         \
-    X(NOTFOUND, "not found")                                                               \
-    X(UTF8, "invalid UTF-8")                                                               \
-    X(HTTP, "malformed HTTP")                                                              \
+#define SIO_ERR_MAP(X)                                                                             \
+    X(PROTO, "protocol violation")                                                                 \
+    X(TOOBIG, "payload over limit")                                                                \
+    X(CLOSED, "connection closed")                                                                 \
+    X(NOTFOUND, "not found")                                                                       \
+    X(UTF8, "invalid UTF-8")                                                                       \
+    X(HTTP, "malformed HTTP")                                                                      \
     X(STATE, "operation not valid in this state")
 
 typedef enum {
@@ -206,8 +206,7 @@ int sio_http_req_header_at(const sio_http_req *req, size_t n, const char **name,
                            const char **value);
 /* The decoded value of query parameter name, copied into out (NUL-terminated); returns its
  * length, SIO_ENOTFOUND, or SIO_ETOOBIG if it does not fit. */
-int sio_http_req_query_param(const sio_http_req *req, const char *name, char *out,
-                             size_t outlen);
+int sio_http_req_query_param(const sio_http_req *req, const char *name, char *out, size_t outlen);
 /* The request body (empty when none). */
 const uint8_t *sio_http_req_body(const sio_http_req *req, size_t *len);
 /* The peer's address as text ("127.0.0.1", "::1"). */

@@ -17,7 +17,10 @@ typedef struct sio__buf {
     size_t len, cap;
 } sio__buf;
 
-#define SIO__BUF_INIT {NULL, 0, 0}
+#define SIO__BUF_INIT                                                                              \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Make room for extra more bytes; 0 or SIO_ENOMEM. */
 int sio__buf_reserve(sio__buf *b, size_t extra);

@@ -7,8 +7,8 @@
 const char *sio_strerror(int err)
 {
     switch (err) {
-#define X(name, msg)                                                                       \
-    case SIO_E##name:                                                                      \
+#define X(name, msg)                                                                               \
+    case SIO_E##name:                                                                              \
         return msg;
         SIO_ERR_MAP(X)
 #undef X
@@ -24,8 +24,8 @@ const char *sio_strerror(int err)
 const char *sio_err_name(int err)
 {
     switch (err) {
-#define X(name, msg)                                                                       \
-    case SIO_E##name:                                                                      \
+#define X(name, msg)                                                                               \
+    case SIO_E##name:                                                                              \
         return "E" #name;
         SIO_ERR_MAP(X)
 #undef X

@@ -44,8 +44,8 @@ static inline void sio__list_remove(sio__list *n)
     n->next = n->prev = n;
 }
 
-#define sio__list_foreach_safe(pos, tmp, head)                                             \
-    for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                       \
+#define sio__list_foreach_safe(pos, tmp, head)                                                     \
+    for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                               \
          (pos) = (tmp), (tmp) = (pos)->next)
 
 #endif

@@ -53,8 +53,10 @@ int sio__query_get(const char *query, size_t qlen, const char *name, char *out, 
             while (vl) {
                 size_t k = vl > 96 ? 96 : vl;
                 /* Never split an escape between pieces. */
-                if (k < vl && k >= 1 && v[k - 1] == '%') k -= 1;
-                else if (k < vl && k >= 2 && v[k - 2] == '%') k -= 2;
+                if (k < vl && k >= 1 && v[k - 1] == '%')
+                    k -= 1;
+                else if (k < vl && k >= 2 && v[k - 2] == '%')
+                    k -= 2;
                 char tmp[96];
                 ptrdiff_t d = sio__url_decode(tmp, v, k, 1);
                 if (d < 0) return SIO_EINVAL;

@@ -30,8 +30,8 @@ struct sio_http_req {
     uint32_t nheaders, headers_cap;
     uint32_t url_off, url_len;
     uint32_t path_off, query_off; /* normalised path and raw query, in head */
-    uint32_t cur_field;          /* header being parsed */
-    uint8_t method;              /* llhttp_method_t */
+    uint32_t cur_field;           /* header being parsed */
+    uint8_t method;               /* llhttp_method_t */
     uint8_t http_major, http_minor;
     unsigned keep_alive : 1, upgrade : 1, expect_continue : 1, has_body : 1;
     uint64_t content_length; /* when known (has_body and not chunked) */
@@ -56,11 +56,11 @@ typedef struct sio__http_parser {
     sio_http_req *req;
     const sio__http_parser_events *ev;
     void *ud;
-    uint32_t max_head;  /* bytes of request line + headers */
+    uint32_t max_head; /* bytes of request line + headers */
     uint32_t head_bytes;
     size_t raw_head;
-    int status;          /* the HTTP status to answer after an error */
-    const char *reason;  /* why, for the log */
+    int status;         /* the HTTP status to answer after an error */
+    const char *reason; /* why, for the log */
     unsigned in_head : 1, in_message : 1, complete : 1, paused : 1;
 } sio__http_parser;
 

@@ -57,6 +57,7 @@ const char *sio__mime_type(const char *path)
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(path, '.');
     if (!dot || (slash && dot < slash) || !dot[1]) return "application/octet-stream";
-    const entry *e = bsearch(dot + 1, table, sizeof(table) / sizeof(table[0]), sizeof(table[0]), cmp);
+    const entry *e =
+        bsearch(dot + 1, table, sizeof(table) / sizeof(table[0]), sizeof(table[0]), cmp);
     return e ? e->type : "application/octet-stream";
 }

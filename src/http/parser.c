@@ -307,15 +307,13 @@ const char *sio_http_req_header(const sio_http_req *req, const char *name)
     size_t nl = strlen(name);
     for (uint32_t i = 0; i < req->nheaders; i++) {
         const sio__http_header *h = &req->headers[i];
-        if (h->name_len == nl &&
-            !strncasecmp((const char *)req->head.data + h->name_off, name, nl))
+        if (h->name_len == nl && !strncasecmp((const char *)req->head.data + h->name_off, name, nl))
             return (const char *)req->head.data + h->value_off;
     }
     return NULL;
 }
 
-int sio_http_req_header_at(const sio_http_req *req, size_t n, const char **name,
-                           const char **value)
+int sio_http_req_header_at(const sio_http_req *req, size_t n, const char **name, const char **value)
 {
     if (n >= req->nheaders) return SIO_ENOTFOUND;
     *name = (const char *)req->head.data + req->headers[n].name_off;
@@ -334,8 +332,7 @@ const char *sio_http_req_remote_addr(const sio_http_req *req)
     return req->remote;
 }
 
-int sio_http_req_query_param(const sio_http_req *req, const char *name, char *out,
-                             size_t outlen)
+int sio_http_req_query_param(const sio_http_req *req, const char *name, char *out, size_t outlen)
 {
     const char *q = sio_http_req_query(req);
     return sio__query_get(q, strlen(q), name, out, outlen);

@@ -46,7 +46,8 @@ ptrdiff_t sio__http_path_normalize(const char *path, size_t n, char *out, size_t
         o += sl;
     }
     /* Keep a trailing slash (directories), and "/" for the root. */
-    if (o == 0 || (dl && out[dl - 1] == '/') || (dl >= 2 && out[dl - 1] == '.' && out[dl - 2] == '/'))
+    if (o == 0 || (dl && out[dl - 1] == '/') ||
+        (dl >= 2 && out[dl - 1] == '.' && out[dl - 2] == '/'))
         out[o++] = '/';
     out[o] = 0;
     return (ptrdiff_t)o;

@@ -30,8 +30,8 @@ static int number(const char **p, const char *end, uint64_t *out)
     return 1;
 }
 
-sio__range_result sio__http_range_parse(const char *value, size_t n, uint64_t size,
-                                        uint64_t *start, uint64_t *end)
+sio__range_result sio__http_range_parse(const char *value, size_t n, uint64_t size, uint64_t *start,
+                                        uint64_t *end)
 {
     const char *p = value, *e = value + n;
     while (p < e && ows(*p)) p++;

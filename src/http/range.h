@@ -15,7 +15,7 @@ typedef enum {
  * Parse a Range value (n bytes) for a resource of size bytes. A malformed value, another
  * unit or several ranges give NONE; a first byte at or past the end gives UNSATISFIABLE.
  */
-sio__range_result sio__http_range_parse(const char *value, size_t n, uint64_t size,
-                                        uint64_t *start, uint64_t *end);
+sio__range_result sio__http_range_parse(const char *value, size_t n, uint64_t size, uint64_t *start,
+                                        uint64_t *end);
 
 #endif

@@ -64,14 +64,22 @@ const sio__http_route *sio__http_router_match(const sio__http_router *r, const c
 unsigned sio__http_method_bit(uint8_t m)
 {
     switch (m) {
-    case HTTP_GET: return SIO_HTTP_GET;
-    case HTTP_HEAD: return SIO_HTTP_HEAD;
-    case HTTP_POST: return SIO_HTTP_POST;
-    case HTTP_PUT: return SIO_HTTP_PUT;
-    case HTTP_DELETE: return SIO_HTTP_DELETE;
-    case HTTP_OPTIONS: return SIO_HTTP_OPTIONS;
-    case HTTP_PATCH: return SIO_HTTP_PATCH;
-    default: return 0;
+    case HTTP_GET:
+        return SIO_HTTP_GET;
+    case HTTP_HEAD:
+        return SIO_HTTP_HEAD;
+    case HTTP_POST:
+        return SIO_HTTP_POST;
+    case HTTP_PUT:
+        return SIO_HTTP_PUT;
+    case HTTP_DELETE:
+        return SIO_HTTP_DELETE;
+    case HTTP_OPTIONS:
+        return SIO_HTTP_OPTIONS;
+    case HTTP_PATCH:
+        return SIO_HTTP_PATCH;
+    default:
+        return 0;
     }
 }
 

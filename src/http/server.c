@@ -82,31 +82,59 @@ static void finish_response(sio__http_conn *hc);
 static const char *status_text(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 300   ? "OK"
+               : status < 400 ? "Redirect"
+               : status < 500 ? "Client Error"
+                              : "Server Error";
     }
 }
 
@@ -393,7 +421,8 @@ static void finish_response(sio__http_conn *hc)
         sio__conn_read_start(hc->c);
     }
     /* Inside process() the loop picks up the next request itself. */
-    if (!hc->in_feed && hc->stash.len) process(hc, hc->stash.data, hc->stash.len, 1);
+    if (!hc->in_feed && hc->stash.len)
+        process(hc, hc->stash.data, hc->stash.len, 1);
     else if (!hc->in_feed && hc->srv->shutting_down && hc->state == HC_IDLE) {
         hc->state = HC_ENDING;
         sio__conn_end(hc->c);
@@ -427,8 +456,7 @@ static void on_accept(sio__listener *l, sio__conn *c, void *ud)
 sio__conn *sio__http_takeover(sio_http_req *req, sio__buf *leftover)
 {
     sio__http_conn *hc = req->conn;
-    if (!hc || hc->state != HC_HANDLING || !hc->in_feed || hc->res.head_sent || !hc->c)
-        return NULL;
+    if (!hc || hc->state != HC_HANDLING || !hc->in_feed || hc->res.head_sent || !hc->c) return NULL;
     if (hc->cur_len && sio__buf_append(leftover, hc->cur, hc->cur_len)) return NULL;
     if (hc->stash.len && sio__buf_append(leftover, hc->stash.data, hc->stash.len)) return NULL;
     hc->stash.len = 0;
@@ -476,8 +504,9 @@ static int write_head(sio_http_res *res, uint64_t content_length, int has_length
     int r = sio__conn_write(hc->c, line, (size_t)n);
     if (!r && res->extra.len) r = sio__conn_write(hc->c, res->extra.data, res->extra.len);
     if (hc->srv->shutting_down) res->close_after = 1;
-    const char *conn = res->close_after ? "Connection: close\r\n"
-                       : (hc->req.http_minor == 0 ? "Connection: keep-alive\r\n" : "");
+    const char *conn = res->close_after
+                           ? "Connection: close\r\n"
+                           : (hc->req.http_minor == 0 ? "Connection: keep-alive\r\n" : "");
     if (has_length)
         n = snprintf(line, sizeof(line), "Content-Length: %llu\r\n%s\r\n",
                      (unsigned long long)content_length, conn);

@@ -27,12 +27,12 @@
 #include "http/mime.h"
 #include "http/range.h"
 
-#define CACHE_FILE_MAX   (256 * 1024)
-#define CACHE_TOTAL_MAX  (32u << 20)
-#define CACHE_BUCKETS    256
-#define REVALIDATE_MS    1000
-#define CHUNK            (64 * 1024)
-#define HIGH_WATER       (256 * 1024)
+#define CACHE_FILE_MAX  (256 * 1024)
+#define CACHE_TOTAL_MAX (32u << 20)
+#define CACHE_BUCKETS   256
+#define REVALIDATE_MS   1000
+#define CHUNK           (64 * 1024)
+#define HIGH_WATER      (256 * 1024)
 
 typedef struct file_info {
     uint64_t size;
@@ -193,8 +193,8 @@ static int not_modified(sio_http_req *req, const file_info *fi)
  * Decide status and headers for a file of known info. Returns 0 when the body range
  * [*start, *end) must follow, 1 when the response is complete (304, 416, empty).
  */
-static int answer_head(sio_http_req *req, sio_http_res *res, const file_info *fi,
-                       uint64_t *start, uint64_t *end)
+static int answer_head(sio_http_req *req, sio_http_res *res, const file_info *fi, uint64_t *start,
+                       uint64_t *end)
 {
     sio_http_res_header(res, "ETag", fi->etag);
     sio_http_res_header(res, "Last-Modified", fi->last_modified);
@@ -211,7 +211,8 @@ static int answer_head(sio_http_req *req, sio_http_res *res, const file_info *fi
     *end = fi->size;
     const char *range = sio_http_req_header(req, "range");
     const char *if_range = sio_http_req_header(req, "if-range");
-    if (range && (!if_range || !strcmp(if_range, fi->etag) || !strcmp(if_range, fi->last_modified))) {
+    if (range &&
+        (!if_range || !strcmp(if_range, fi->etag) || !strcmp(if_range, fi->last_modified))) {
         uint64_t s, e;
         char cr[96];
         switch (sio__http_range_parse(range, strlen(range), fi->size, &s, &e)) {
@@ -242,8 +243,7 @@ static int answer_head(sio_http_req *req, sio_http_res *res, const file_info *fi
     return 0;
 }
 
-static void serve_bytes(sio_http_req *req, sio_http_res *res, sio__bytes *data,
-                        const file_info *fi)
+static void serve_bytes(sio_http_req *req, sio_http_res *res, sio__bytes *data, const file_info *fi)
 {
     uint64_t s, e;
     if (answer_head(req, res, fi, &s, &e)) return;

@@ -21,10 +21,10 @@
 #include "net/net_int.h"
 #include "sio.h"
 
-#define MAX_IOV       64
-#define TAIL_SIZE     1024
-#define COPY_LIMIT    (16 * 1024)
-#define LINGER_MS     2000
+#define MAX_IOV    64
+#define TAIL_SIZE  1024
+#define COPY_LIMIT (16 * 1024)
+#define LINGER_MS  2000
 
 static void on_closed(uv_handle_t *h);
 
@@ -44,7 +44,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     sio__conn *c = s->data;
     if (nread > 0) {
-        if (!c->ending && c->ev && c->ev->on_read) c->ev->on_read(c, (uint8_t *)buf->base, (size_t)nread, c->ud);
+        if (!c->ending && c->ev && c->ev->on_read)
+            c->ev->on_read(c, (uint8_t *)buf->base, (size_t)nread, c->ud);
         return;
     }
     if (nread == 0) return;
@@ -206,7 +207,8 @@ int sio__conn_write(sio__conn *c, const void *p, size_t n)
         /* The tail block is the last entry and ends where its data ends: append. Bytes
          * already handed to the kernel are never moved, so this is safe mid-write. */
         sio__wq_ent *e = q_at(c, c->q_len - 1);
-        if (e->b == c->tail && e->off + e->len == c->tail->len && c->tail->cap - c->tail->len >= n) {
+        if (e->b == c->tail && e->off + e->len == c->tail->len &&
+            c->tail->cap - c->tail->len >= n) {
             memcpy(c->tail->data + c->tail->len, p, n);
             c->tail->len += (uint32_t)n;
             e->len += (uint32_t)n;
@@ -350,8 +352,10 @@ void sio__conn_end(sio__conn *c)
     if (c->closing || c->ending) return;
     c->ending = 1;
     c->want_drain = 0;
-    if (!c->q_len && !c->writing) start_shutdown(c);
-    else mark_pending(c);
+    if (!c->q_len && !c->writing)
+        start_shutdown(c);
+    else
+        mark_pending(c);
 }
 
 void sio__conn_close(sio__conn *c)

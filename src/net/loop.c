@@ -20,9 +20,9 @@
 #include "net/net_int.h"
 #include "sio.h"
 
-#define SLAB_SIZE   (256 * 1024)
-#define SWEEP_MS    250
-#define BACKLOG     4096
+#define SLAB_SIZE (256 * 1024)
+#define SWEEP_MS  250
+#define BACKLOG   4096
 
 static void on_prepare(uv_prepare_t *h)
 {

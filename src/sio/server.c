@@ -143,8 +143,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts)
             goto fail;
         }
         sio_http_route_options ro = {.methods = SIO_HTTP_GET | SIO_HTTP_HEAD, .prefix = 1};
-        if (sio__http_server_route(io->http, "/", sio__http_static_handler, io->st, &ro))
-            goto fail;
+        if (sio__http_server_route(io->http, "/", sio__http_static_handler, io->st, &ro)) goto fail;
     }
     return io;
 fail:

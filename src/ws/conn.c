@@ -350,15 +350,19 @@ sio_ws *sio__ws_accept(sio__ws_group *g, sio_http_req *req, sio_http_res *res)
     sio_ws *mem = NULL;
     if (c) {
         mem = sio__conn_ext(c, sizeof(sio_ws));
-        if (mem) tmp.embedded = 1;
-        else mem = sio__malloc(sizeof(sio_ws));
+        if (mem)
+            tmp.embedded = 1;
+        else
+            mem = sio__malloc(sizeof(sio_ws));
     }
     if (!mem) {
         sio__pmd_free(ws->pmd);
         sio__ws_parser_free(&ws->parser);
         sio__buf_free(&left);
-        if (c) sio__conn_close(c);
-        else refuse(res, 500, "Internal Server Error");
+        if (c)
+            sio__conn_close(c);
+        else
+            refuse(res, 500, "Internal Server Error");
         return NULL;
     }
     *mem = tmp;

@@ -37,9 +37,9 @@ struct sio__pmd {
 /* ---- negotiation ---- */
 
 typedef struct offer {
-    int snct, cnct;       /* seen: server/client_no_context_takeover */
-    int smwb, cmwb;       /* seen: server/client_max_window_bits */
-    int smwb_v, cmwb_v;   /* values; cmwb_v 0 when given without value */
+    int snct, cnct;     /* seen: server/client_no_context_takeover */
+    int smwb, cmwb;     /* seen: server/client_max_window_bits */
+    int smwb_v, cmwb_v; /* values; cmwb_v 0 when given without value */
     int valid;
 } offer;
 
@@ -153,14 +153,16 @@ int sio__pmd_negotiate(const char *value, const sio__pmd_config *cfg, sio__pmd_p
         r.server_no_context_takeover = o.snct || c.server_no_context_takeover;
         r.client_no_context_takeover = o.cnct || c.client_no_context_takeover;
         int sb = o.smwb ? o.smwb_v : 15;
-        if (c.server_max_window_bits && c.server_max_window_bits < sb) sb = c.server_max_window_bits;
+        if (c.server_max_window_bits && c.server_max_window_bits < sb)
+            sb = c.server_max_window_bits;
         if (o.smwb || sb < 15) r.server_max_window_bits = (uint8_t)sb;
         if (o.cmwb) {
             int cb = o.cmwb_v ? o.cmwb_v : 15;
-            if (c.client_max_window_bits && c.client_max_window_bits < cb) cb = c.client_max_window_bits;
+            if (c.client_max_window_bits && c.client_max_window_bits < cb)
+                cb = c.client_max_window_bits;
             if (o.cmwb_v || cb < 15) r.client_max_window_bits = (uint8_t)cb;
         }
-        int n = snprintf(response, response_len, "permessage-deflate%s%s", 
+        int n = snprintf(response, response_len, "permessage-deflate%s%s",
                          r.server_no_context_takeover ? "; server_no_context_takeover" : "",
                          r.client_no_context_takeover ? "; client_no_context_takeover" : "");
         if (n < 0 || (size_t)n >= response_len) return 0;
@@ -198,7 +200,8 @@ int sio__pmd_accept_response(const char *value, const sio__pmd_config *cfg, sio_
     const char *s = next_element(value, &e);
     offer o;
     if (*e || !parse_offer(s, e, &o) || !o.valid) return SIO_EPROTO;
-    if (c.server_max_window_bits && (!o.smwb || o.smwb_v > c.server_max_window_bits)) return SIO_EPROTO;
+    if (c.server_max_window_bits && (!o.smwb || o.smwb_v > c.server_max_window_bits))
+        return SIO_EPROTO;
     if (c.server_no_context_takeover && !o.snct) return SIO_EPROTO;
     memset(out, 0, sizeof(*out));
     out->server_no_context_takeover = (uint8_t)o.snct;

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < sizeof(out)) {
         ptrdiff_t n = sio__http_path_normalize(s, size, out, sizeof(out));
         if (n >= 0) {
-            if (out[0] != '/' || strstr(out, "//") || strstr(out, "/../") || strlen(out) != (size_t)n)
+            if (out[0] != '/' || strstr(out, "//") || strstr(out, "/../") ||
+                strlen(out) != (size_t)n)
                 __builtin_trap();
             if (n >= 3 && !strcmp(out + n - 3, "/..")) __builtin_trap();
             if (!memchr(out, '%', (size_t)n)) {

@@ -33,9 +33,13 @@ static void test_parse(void **state)
         assert_int_equal(sio__http_date_parse(forms[i], strlen(forms[i]), &t), 0);
         assert_int_equal(t, 784111777);
     }
-    const char *bad[] = {"", "yesterday", "Sun, 06 Nov 1994 08:49:37 UTC",
-                         "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
-                         "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMTX"};
+    const char *bad[] = {"",
+                         "yesterday",
+                         "Sun, 06 Nov 1994 08:49:37 UTC",
+                         "Sun, 32 Nov 1994 08:49:37 GMT",
+                         "Sun, 06 Foo 1994 08:49:37 GMT",
+                         "Sun, 06 Nov 1994 25:49:37 GMT",
+                         "Sun, 06 Nov 1994 08:49:37 GMTX"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(sio__http_date_parse(bad[i], strlen(bad[i]), &t), SIO_EINVAL);
 }

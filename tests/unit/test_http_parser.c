@@ -108,7 +108,8 @@ static void test_get_every_split(void **state)
     for (size_t cut = 1; cut < n; cut++) {
         parsed x;
         setup(&x, 16384);
-        assert_int_equal(sio__http_parser_execute(&x.p, (const uint8_t *)get_req, cut), (ptrdiff_t)cut);
+        assert_int_equal(sio__http_parser_execute(&x.p, (const uint8_t *)get_req, cut),
+                         (ptrdiff_t)cut);
         assert_int_equal(sio__http_parser_execute(&x.p, (const uint8_t *)get_req + cut, n - cut),
                          (ptrdiff_t)(n - cut));
         check_get(&x);
@@ -127,7 +128,8 @@ static void test_pipelined(void **state)
     check_get(&x);
     sio__http_parser_next(&x.p);
     assert_false(x.p.complete);
-    ptrdiff_t r2 = sio__http_parser_execute(&x.p, (const uint8_t *)two + r, strlen(two) - (size_t)r);
+    ptrdiff_t r2 =
+        sio__http_parser_execute(&x.p, (const uint8_t *)two + r, strlen(two) - (size_t)r);
     assert_int_equal(r2, (ptrdiff_t)(strlen(two) - (size_t)r));
     assert_true(x.p.complete);
     assert_string_equal(sio_http_req_path(&x.req), "/second");
@@ -153,7 +155,8 @@ static void test_chunked_body(void **state)
 
 static void test_content_length_body(void **state)
 {
-    static const char req[] = "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\nabcd";
+    static const char req[] =
+        "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\nabcd";
     parsed x;
     setup(&x, 16384);
     assert_int_equal(feed(&x, req, strlen(req), 0), (ptrdiff_t)strlen(req));
@@ -205,7 +208,8 @@ static void expect_status(const char *req, uint32_t max_head, int status)
         assert_int_equal(feed(&x, req, strlen(req), step ? step * 7 : 0), -1);
         assert_int_equal(x.p.status, status);
         /* Errors are sticky. */
-        assert_int_equal(sio__http_parser_execute(&x.p, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18), -1);
+        assert_int_equal(
+            sio__http_parser_execute(&x.p, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18), -1);
         teardown(&x);
     }
 }
@@ -257,14 +261,10 @@ static void test_non_path_targets(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_get_every_split),
-        cmocka_unit_test(test_pipelined),
-        cmocka_unit_test(test_chunked_body),
-        cmocka_unit_test(test_content_length_body),
-        cmocka_unit_test(test_http10),
-        cmocka_unit_test(test_upgrade_leftover),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_head_refused),
+        cmocka_unit_test(test_get_every_split),  cmocka_unit_test(test_pipelined),
+        cmocka_unit_test(test_chunked_body),     cmocka_unit_test(test_content_length_body),
+        cmocka_unit_test(test_http10),           cmocka_unit_test(test_upgrade_leftover),
+        cmocka_unit_test(test_errors),           cmocka_unit_test(test_head_refused),
         cmocka_unit_test(test_non_path_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,9 +45,17 @@ static void test_unsatisfiable(void **state)
 static void test_ignored(void **state)
 {
     uint64_t s, e;
-    const char *none[] = {"",          "bytes",          "bytes=",          "bytes=-",
-                          "bytes=a-b", "bytes=0-1,3-4",  "items=0-1",       "bytes=5-1",
-                          "bytes 0-1", "bytes=0-1 junk", "bytes=99999999999999999999-",
+    const char *none[] = {"",
+                          "bytes",
+                          "bytes=",
+                          "bytes=-",
+                          "bytes=a-b",
+                          "bytes=0-1,3-4",
+                          "items=0-1",
+                          "bytes=5-1",
+                          "bytes 0-1",
+                          "bytes=0-1 junk",
+                          "bytes=99999999999999999999-",
                           "bytes=--1"};
     for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
         assert_int_equal(parse(none[i], 10, &s, &e), SIO__RANGE_NONE);

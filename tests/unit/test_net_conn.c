@@ -184,8 +184,9 @@ static void test_listen_errors(void **state)
     assert_int_equal(sio__listener_start(net, "127.0.0.1", 70000, on_accept, NULL, &l), SIO_EINVAL);
     assert_int_equal(sio__listener_start(net, "127.0.0.1", 0, on_accept, NULL, &l), 0);
     /* The same port twice fails with the system's error, and leaks nothing. */
-    assert_int_equal(sio__listener_start(net, "127.0.0.1", sio__listener_port(l), on_accept, NULL, &l2),
-                     UV_EADDRINUSE);
+    assert_int_equal(
+        sio__listener_start(net, "127.0.0.1", sio__listener_port(l), on_accept, NULL, &l2),
+        UV_EADDRINUSE);
     sio__listener_close(l);
     sio__net_free(net);
     uv_run(&loop, UV_RUN_DEFAULT);

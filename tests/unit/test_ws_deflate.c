@@ -32,8 +32,11 @@ static void test_negotiate(void **state)
     assert_int_equal(nego("permessage-deflate; client_max_window_bits=\"10\"", NULL, &p, r), 1);
     assert_string_equal(r, "permessage-deflate; client_max_window_bits=10");
     /* The first offer is invalid (duplicate), the second is taken. */
-    assert_int_equal(nego("permessage-deflate; server_no_context_takeover; server_no_context_takeover,"
-                          " permessage-deflate; client_no_context_takeover", NULL, &p, r), 1);
+    assert_int_equal(
+        nego("permessage-deflate; server_no_context_takeover; server_no_context_takeover,"
+             " permessage-deflate; client_no_context_takeover",
+             NULL, &p, r),
+        1);
     assert_string_equal(r, "permessage-deflate; client_no_context_takeover");
     assert_true(p.client_no_context_takeover);
     /* Unknown parameters and bad values decline; other extensions are skipped. */
@@ -46,7 +49,8 @@ static void test_negotiate(void **state)
     /* What the server demands. */
     sio__pmd_config cfg = {.server_no_context_takeover = 1, .client_no_context_takeover = 1};
     assert_int_equal(nego("permessage-deflate", &cfg, &p, r), 1);
-    assert_string_equal(r, "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+    assert_string_equal(
+        r, "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
     sio__pmd_config lim = {.client_max_window_bits = 10};
     assert_int_equal(nego("permessage-deflate", &lim, &p, r), 0);
     assert_int_equal(nego("permessage-deflate; client_max_window_bits", &lim, &p, r), 1);
@@ -60,7 +64,8 @@ static void test_client_side(void **state)
     assert_int_equal(sio__pmd_offer(NULL, offer, sizeof(offer)), 0);
     assert_string_equal(offer, "permessage-deflate; client_max_window_bits");
     assert_int_equal(sio__pmd_offer(NULL, offer, 10), SIO_ETOOBIG);
-    assert_int_equal(sio__pmd_accept_response("permessage-deflate; server_max_window_bits=12", NULL, &p), 0);
+    assert_int_equal(
+        sio__pmd_accept_response("permessage-deflate; server_max_window_bits=12", NULL, &p), 0);
     assert_int_equal(p.server_max_window_bits, 12);
     assert_int_equal(sio__pmd_accept_response("permessage-deflate; bogus", NULL, &p), SIO_EPROTO);
     assert_int_equal(sio__pmd_accept_response("x-other", NULL, &p), SIO_EPROTO);
@@ -108,8 +113,10 @@ static void round_trip(const uint8_t *data, size_t n, int no_takeover, int bits)
         for (int rep = 0; rep < 2; rep++) {
             z.len = back.len = 0;
             assert_int_equal(sio__pmd_compress(from, data, n, &z), 0);
-            if (rep == 0) first_len = z.len;
-            else if (!no_takeover) assert_true(z.len <= first_len); /* a shared window never hurts */
+            if (rep == 0)
+                first_len = z.len;
+            else if (!no_takeover)
+                assert_true(z.len <= first_len); /* a shared window never hurts */
             assert_int_equal(sio__pmd_decompress(to, z.data, z.len, &back), 0);
             assert_int_equal(back.len, n);
             if (n) assert_memory_equal(back.data, data, n);
@@ -170,8 +177,8 @@ static void test_bomb_and_corrupt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_negotiate),    cmocka_unit_test(test_client_side),
-        cmocka_unit_test(test_rfc_examples), cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_negotiate),        cmocka_unit_test(test_client_side),
+        cmocka_unit_test(test_rfc_examples),     cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_bomb_and_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
