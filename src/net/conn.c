@@ -231,6 +231,39 @@ int sio__conn_write(sio__conn *c, const void *p, size_t n)
     return 0;
 }
 
+static int write_copy(sio__conn *c, const void *p, size_t n)
+{
+    if (n < COPY_LIMIT) return sio__conn_write(c, p, n);
+    sio__bytes *b = sio__bytes_copy(p, n);
+    if (!b) return SIO_ENOMEM;
+    int r = sio__conn_write_bytes(c, b, 0, n);
+    sio__bytes_unref(b);
+    return r;
+}
+
+int sio__conn_write_through(sio__conn *c, const void *head, size_t hn, const void *p, size_t n)
+{
+    if (c->closing || c->ending) return SIO_ECLOSED;
+    size_t done = 0;
+    if (!c->q_len && !c->writing) {
+        uv_buf_t iov[2] = {uv_buf_init((char *)head, (unsigned)hn),
+                           uv_buf_init((char *)p, (unsigned)n)};
+        int r = uv_try_write((uv_stream_t *)&c->tcp, iov, 2);
+        if (r < 0 && r != UV_EAGAIN) {
+            sio__conn_close(c);
+            return SIO_ECLOSED;
+        }
+        done = r > 0 ? (size_t)r : 0;
+    }
+    int r = 0;
+    if (done < hn) {
+        r = sio__conn_write(c, (const uint8_t *)head + done, hn - done);
+        done = hn;
+    }
+    if (!r && done - hn < n) r = write_copy(c, (const uint8_t *)p + (done - hn), n - (done - hn));
+    return r;
+}
+
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     sio__conn *c = req->data;

@@ -104,6 +104,12 @@ int sio__conn_read_start(sio__conn *c);
 int sio__conn_write_bytes(sio__conn *c, sio__bytes *b, size_t off, size_t len);
 /* Queue a copy of p..p+n, coalesced with earlier small writes. 0, SIO_ENOMEM, SIO_ECLOSED. */
 int sio__conn_write(sio__conn *c, const void *p, size_t n);
+/*
+ * Write a header and a large payload now when nothing is queued, copying only what the
+ * kernel does not take at once; otherwise queue copies of both. Saves copying big
+ * messages that a healthy socket accepts directly. 0, SIO_ENOMEM or SIO_ECLOSED.
+ */
+int sio__conn_write_through(sio__conn *c, const void *head, size_t hn, const void *p, size_t n);
 /* Bytes queued and not yet written. */
 static inline size_t sio__conn_queued(const sio__conn *c)
 {

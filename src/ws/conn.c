@@ -71,14 +71,9 @@ static int send_frame(sio_ws *ws, int opcode, const uint8_t *data, size_t len, i
 {
     uint8_t head[SIO_WS_MAX_HEADER];
     size_t hl = sio__ws_encode_header(head, 1, opcode, rsv1, len, NULL);
+    if (len > 64 * 1024) return sio__conn_write_through(ws->c, head, hl, data, len);
     int r = sio__conn_write(ws->c, head, hl);
-    if (r || !len) return r;
-    if (len <= 16 * 1024) return sio__conn_write(ws->c, data, len);
-    sio__bytes *b = sio__bytes_copy(data, len);
-    if (!b) return SIO_ENOMEM;
-    r = sio__conn_write_bytes(ws->c, b, 0, len);
-    sio__bytes_unref(b);
-    return r;
+    return r || !len ? r : sio__conn_write(ws->c, data, len);
 }
 
 static void send_close(sio_ws *ws, uint16_t code, const char *reason)
