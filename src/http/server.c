@@ -457,9 +457,9 @@ sio__conn *sio__http_takeover(sio_http_req *req, sio__buf *leftover)
 {
     sio__http_conn *hc = req->conn;
     if (!hc || hc->state != HC_HANDLING || !hc->in_feed || hc->res.head_sent || !hc->c) return NULL;
+    /* cur covers everything unparsed: it points into the stash when the request came from
+     * there, and the stash is empty otherwise. */
     if (hc->cur_len && sio__buf_append(leftover, hc->cur, hc->cur_len)) return NULL;
-    if (hc->stash.len && sio__buf_append(leftover, hc->stash.data, hc->stash.len)) return NULL;
-    hc->stash.len = 0;
     sio__conn *c = hc->c;
     hc->c = NULL;
     hc->res.active = 0;

@@ -23,6 +23,7 @@ describe('http', { concurrency: false }, () => {
     fs.mkdirSync(path.join(tmp, 'sub'));
     fs.writeFileSync(path.join(tmp, 'sub', 'index.html'), '<p>sub</p>');
     fs.writeFileSync(path.join(tmp, 'inside.txt'), 'inside');
+  fs.writeFileSync(path.join(tmp, 'pipe.txt'), 'piped');
     fs.symlinkSync('/etc/passwd', path.join(tmp, 'passwd-link'));
     fs.symlinkSync(path.join(tmp, 'inside.txt'), path.join(tmp, 'inside-link'));
     srv = await startServer('sio-fixture', ['http', '--public', pub]);
@@ -301,5 +302,18 @@ describe('http', { concurrency: false }, () => {
     const r = await idle;
     assert.ok(r.closed);
     assert.match(r.data.toString(), /^HTTP\/1\.1 200 /);
+  });
+
+  test('takeover after a pipelined request answered asynchronously keeps early bytes once', async () => {
+    // The file read is asynchronous, so the upgrade request waits in the stash.
+    const r = await rawRequest(srv2.port,
+      'GET /pipe.txt HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'GET /upgrade-echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly', { timeoutMs: 1000 });
+    const text = r.data.toString();
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    const at = text.indexOf('\r\n\r\npipedHTTP/1.1 101 Switching Protocols\r\n');
+    assert.ok(at > 0, text);
+    const upgraded = text.slice(text.indexOf('\r\n\r\n', at + 4) + 4);
+    assert.equal(upgraded, 'early');
   });
 });
