@@ -135,6 +135,9 @@ uv_loop_t *sio__http_server_loop(sio__http_server *s);
  */
 sio__conn *sio__http_takeover(sio_http_req *req, sio__buf *leftover);
 
+/* Add preformatted header lines ("Name: value\r\n"...), trusted to be well formed. */
+int sio__http_res_header_lines(sio_http_res *res, const char *lines, size_t len);
+
 /* Streaming responses, for static files and long-polling. */
 /* Send the status line and headers with a Content-Length (HEAD requests send no body). */
 int sio__http_res_write_head(sio_http_res *res, uint64_t content_length);

@@ -495,6 +495,12 @@ int sio_http_res_header(sio_http_res *res, const char *name, const char *value)
     return sio__buf_printf(&res->extra, "%s: %s\r\n", name, value);
 }
 
+int sio__http_res_header_lines(sio_http_res *res, const char *lines, size_t len)
+{
+    if (!res->active || res->head_sent) return SIO_ESTATE;
+    return sio__buf_append(&res->extra, lines, len);
+}
+
 static int write_head(sio_http_res *res, uint64_t content_length, int has_length)
 {
     sio__http_conn *hc = res->hc;

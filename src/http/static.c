@@ -40,6 +40,10 @@ typedef struct file_info {
     char etag[48];
     char last_modified[32];
     const char *mime;
+    /* The header lines every answer carries, formatted once per file version:
+     * validators (also in a 304), then the rest. */
+    char lines[256];
+    uint16_t validators_len, lines_len;
 } file_info;
 
 typedef struct cache_ent {
@@ -196,17 +200,14 @@ static int not_modified(sio_http_req *req, const file_info *fi)
 static int answer_head(sio_http_req *req, sio_http_res *res, const file_info *fi, uint64_t *start,
                        uint64_t *end)
 {
-    sio_http_res_header(res, "ETag", fi->etag);
-    sio_http_res_header(res, "Last-Modified", fi->last_modified);
     if (not_modified(req, fi)) {
+        sio__http_res_header_lines(res, fi->lines, fi->validators_len);
         sio_http_res_status(res, 304);
         sio__http_res_write_head(res, 0);
         sio__http_res_finish(res);
         return 1;
     }
-    sio_http_res_header(res, "Content-Type", fi->mime);
-    sio_http_res_header(res, "Accept-Ranges", "bytes");
-    sio_http_res_header(res, "Cache-Control", "public, max-age=0");
+    sio__http_res_header_lines(res, fi->lines, fi->lines_len);
     *start = 0;
     *end = fi->size;
     const char *range = sio_http_req_header(req, "range");
@@ -422,6 +423,14 @@ static void on_fstat(uv_fs_t *fs)
              (unsigned long long)fi->mtime);
     sio__http_date_format(fi->last_modified, fi->mtime);
     fi->mime = sio__mime_type(j->path);
+    int v = snprintf(fi->lines, sizeof(fi->lines), "ETag: %s\r\nLast-Modified: %s\r\n", fi->etag,
+                     fi->last_modified);
+    int all = snprintf(fi->lines + v, sizeof(fi->lines) - (size_t)v,
+                       "Content-Type: %s\r\nAccept-Ranges: bytes\r\n"
+                       "Cache-Control: public, max-age=0\r\n",
+                       fi->mime);
+    fi->validators_len = (uint16_t)v;
+    fi->lines_len = (uint16_t)(v + all);
 
     /* The cached copy is still the file on disk: serve it without reading. */
     cache_ent *e = cache_find(j->st, j->path);
