@@ -107,7 +107,9 @@ typedef struct sio_server_options {
 
 /*
  * Create a server on loop (NULL: the server creates and owns its own loop). opts may be
- * NULL. Returns NULL on allocation failure or invalid options. Free with
+ * NULL. Returns NULL on allocation failure or invalid options. SIGPIPE is set to be
+ * ignored unless the application has its own handler (a write to a reset connection
+ * would otherwise end the process). Free with
  * sio_server_free() once the loop no longer runs, or let sio_run() return and then free.
  */
 sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts);

@@ -105,8 +105,23 @@ static void on_signal(uv_signal_t *s, int signum)
     }
 }
 
+/*
+ * A write to a connection the peer has reset raises SIGPIPE, which would kill the process;
+ * libuv writes with writev, which cannot ask for MSG_NOSIGNAL. Ignore it, as Node does,
+ * unless the application installed a handler of its own.
+ */
+static void ignore_sigpipe(void)
+{
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
+}
+
 sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts)
 {
+    ignore_sigpipe();
     sio_server *io = sio__calloc(1, sizeof(*io));
     if (!io) return NULL;
     if (opts) io->opt = *opts;

@@ -316,4 +316,22 @@ describe('http', { concurrency: false }, () => {
     const upgraded = text.slice(text.indexOf('\r\n\r\n', at + 4) + 4);
     assert.equal(upgraded, 'early');
   });
+
+  test('a client that leaves in the middle of a large file leaves nothing behind', async () => {
+    for (let i = 0; i < 5; i++) {
+      await rawRequest(srv2.port, 'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n', {
+        timeoutMs: 2000,
+        onData: (buf, s) => { if (buf.length > 100000) s.destroy(); },
+      });
+    }
+    // A request whose connection closes before the file is even opened.
+    const s = (await import('node:net')).connect(srv2.port, '127.0.0.1');
+    await new Promise((resolve) => s.on('connect', resolve));
+    s.end('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+    s.destroy();
+    await sleep(300);
+    const r = await request(`${srv2.url}/big.bin`);
+    assert.equal(r.body.length, big.length);
+    // The after() hook asserts the server exits 0: no leaked job or file descriptor.
+  });
 });
