@@ -243,3 +243,17 @@ test('shutdown closes open WebSockets with 1001 and exits 0', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.ms < 5000);
 });
+
+test('clients that vanish mid-echo of large messages leave the server serving', async () => {
+  for (let i = 0; i < 5; i++) {
+    const ws = await open();
+    ws.send(crypto.randomBytes(4 << 20));
+    await sleep(30);
+    ws.terminate();
+  }
+  const ws = await open();
+  const m = await echo(ws, 'still here', false);
+  assert.equal(m.data.toString(), 'still here');
+  ws.close();
+  await closed(ws);
+});
