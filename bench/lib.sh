@@ -11,10 +11,15 @@ free_port() {
     node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
+# wait_port PORT [PID]: until something accepts on PORT (10 s); fails early if PID exits.
 wait_port() {
-    local port=$1 i
+    local port=$1 pid=${2:-} i
     for i in $(seq 1 500); do
         (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+        if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+            echo "bench: the server exited before listening on $port" >&2
+            return 1
+        fi
         sleep 0.02
     done
     echo "bench: nothing listens on $port" >&2
@@ -22,24 +27,79 @@ wait_port() {
 }
 
 # start_server PORT CMD... : start CMD pinned to the server core; sets SERVER_PID.
+# taskset execs CMD, so SERVER_PID is the server's own pid.
 start_server() {
     local port=$1
     shift
     taskset -c "$SERVER_CORE" "$@" >/dev/null 2>"$BENCH_TMP/server.log" &
     SERVER_PID=$!
-    wait_port "$port" || { cat "$BENCH_TMP/server.log" >&2; return 1; }
+    if ! wait_port "$port" "$SERVER_PID"; then
+        echo "bench: failed to start: $*" >&2
+        cat "$BENCH_TMP/server.log" >&2
+        stop_server
+        return 1
+    fi
 }
 
+# client OUT CMD...: run the load generator pinned to the client core, its stdout into OUT.
+# It runs in the background and is waited for, so a signal to bench/run acts at once
+# (bash defers traps while a foreground child runs); stop_server also ends it.
+CLIENT_PID=
+client() {
+    local out=$1
+    shift
+    taskset -c "$CLIENT_CORE" "$@" >"$out" &
+    CLIENT_PID=$!
+    local rc=0
+    wait "$CLIENT_PID" || rc=$?
+    CLIENT_PID=
+    return "$rc"
+}
+
+# SIGTERM, then SIGKILL if the server is still there after 5 s.
 stop_server() {
+    if [[ -n $CLIENT_PID ]]; then
+        kill -TERM "$CLIENT_PID" 2>/dev/null || true
+        CLIENT_PID=
+    fi
     [[ -n $SERVER_PID ]] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+    local pid=$SERVER_PID i
     SERVER_PID=
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 250); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.02
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# server_alive: fails, with a message, if the server under test has exited.
+server_alive() {
+    kill -0 "$SERVER_PID" 2>/dev/null && return 0
+    echo "bench: the server exited during the run" >&2
+    cat "$BENCH_TMP/server.log" >&2
+    return 1
 }
 
 # CPU ticks (user + system) of a process so far.
 cpu_ticks() {
+    # Fields 14 and 15 of /proc/PID/stat; the process name (field 2) has no spaces here.
     awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# Steal ticks of the server core so far (time the hypervisor gave to someone else).
+steal_ticks() {
+    awk -v c="cpu$SERVER_CORE" '$1 == c {print $9}' /proc/stat
+}
+
+# warn_steal LABEL TICKS SECONDS: a note on stderr when over 2% of the window was stolen
+# from the server core; such a point is noisy, run again or raise BENCH_REPEAT.
+warn_steal() {
+    awk -v l="$1" -v t="$2" -v s="$3" -v hz="$TICK" 'BEGIN {
+        p = 100 * t / hz / s
+        if (p > 2) printf "bench: %s: %.0f%% of the server core was stolen by the hypervisor\n", l, p > "/dev/stderr"
+    }'
 }
 
 rss_kb() {
@@ -50,11 +110,20 @@ hwm_kb() {
     awk '/^VmHWM/ {print $2}' "/proc/$1/status"
 }
 
+# json_get FILE KEY: a top-level value of the JSON object in FILE (a load generator's
+# output line); fails if the key is missing.
+json_get() {
+    node -e 'const o = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        if (!(process.argv[2] in o)) { console.error(`bench: no ${process.argv[2]} in ${JSON.stringify(o)}`); process.exit(1); }
+        console.log(o[process.argv[2]])' "$1" "$2"
+}
+
 ticks_to_s() {
     awk -v t="$1" -v hz="$TICK" 'BEGIN {printf "%.3f", t / hz}'
 }
 
-# record CASE SERVER KEY=VALUE... : one JSON line into the results stream.
+# record CASE SERVER KEY=VALUE... : one JSON line into the current case file's records
+# ($BENCH_RECORDS, set by bench/run). VALUE is JSON (numbers as they are).
 record() {
     local case=$1 server=$2
     shift 2
@@ -63,5 +132,5 @@ record() {
     for kv in "$@"; do
         json+=",\"${kv%%=*}\":${kv#*=}"
     done
-    echo "$json}" >>"$BENCH_TMP/records.jsonl"
+    echo "$json}" >>"$BENCH_RECORDS"
 }

@@ -1,34 +1,49 @@
-// Turn the records of one bench run into JSON and a markdown table with libsio/Node ratios.
+// Turn the records of one case file into bench/results/<date>-<name>.json (the array of
+// records) and .md (a table, one row per case and server, with the libsio/node ratio of
+// the case's compared metric on the libsio row). A case measured several times
+// (BENCH_REPEAT) keeps, per server, the record with the median compared metric.
+// usage: node bench/report.mjs RECORDS.jsonl OUT.json OUT.md
 import fs from 'node:fs';
 import os from 'node:os';
 
 const [input, jsonOut, mdOut] = process.argv.slice(2);
-const records = fs.readFileSync(input, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-const meta = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version };
-fs.writeFileSync(jsonOut, JSON.stringify({ meta, records }, null, 2) + '\n');
+const all = fs.readFileSync(input, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-// Per case: the metric compared, and whether larger is better.
-const metrics = [
-  ['req_per_cpu_s', 'requests / server CPU-s', true],
-  ['msg_per_cpu_s', 'messages / server CPU-s', true],
-  ['rss_per_conn', 'RSS bytes / connection', false],
-];
-const cases = [...new Set(records.map((r) => r.case))];
-let md = `# libsio vs Node.js — ${meta.date.slice(0, 10)}\n\n${meta.cpu}, ${meta.cores} cores, Node ${meta.node}. ` +
-  'Server pinned to core 0, load generator to core 1.\n\n' +
-  '| case | metric | libsio | node | libsio / node |\n|---|---|---:|---:|---:|\n';
-for (const c of cases) {
-  const sio = records.find((r) => r.case === c && r.server === 'libsio');
-  const node = records.find((r) => r.case === c && r.server === 'node');
-  for (const [key, label, higher] of metrics) {
-    if (!sio || !(key in sio)) continue;
-    const a = sio[key];
-    const b = node?.[key];
-    const ratio = b ? (higher ? a / b : b / a) : NaN;
-    md += `| ${c} | ${label} | ${a} | ${b ?? '—'} | ${Number.isFinite(ratio) ? ratio.toFixed(1) + 'x' : '—'} |\n`;
-  }
-  const extra = ['rps', 'msg_s', 'cpu_s', 'us_per_req', 'rss_kb'].filter((k) => sio && k in sio);
-  if (extra.length) md += `| ${c} | ${extra.join(', ')} | ${extra.map((k) => sio[k]).join(', ')} | ${extra.map((k) => node?.[k]).join(', ')} | |\n`;
+// Column labels; the columns are the record keys in order of first appearance.
+const labels = {
+  rps: 'req/s', msg_s: 'msg/s', cpu_s: 'server CPU s', req_per_cpu_s: 'req / CPU-s',
+  msg_per_cpu_s: 'msg / CPU-s', us_per_req: 'µs CPU / req', rss_kb: 'RSS KiB',
+  rss_per_conn: 'RSS B / conn',
+};
+// The compared metric: the first of these a record has; true when larger is better.
+const compared = [['req_per_cpu_s', true], ['msg_per_cpu_s', true], ['rss_per_conn', false]];
+
+const records = [];
+for (const r of all) {
+  if (records.some((o) => o.case === r.case && o.server === r.server)) continue;
+  const runs = all.filter((o) => o.case === r.case && o.server === r.server);
+  const metric = compared.find(([k]) => k in r);
+  if (metric) runs.sort((a, b) => a[metric[0]] - b[metric[0]]);
+  records.push(runs[(runs.length - 1) >> 1]);
 }
-md += '\nRatios are "times better": for throughput libsio/node, for memory node/libsio.\n';
+fs.writeFileSync(jsonOut, JSON.stringify(records, null, 2) + '\n');
+
+const keys = [...new Set(records.flatMap((r) => Object.keys(r)))].filter((k) => k !== 'case' && k !== 'server');
+const cpu = os.cpus();
+let md = `# libsio vs Node.js, ${new Date().toISOString().slice(0, 10)}\n\n` +
+  `${cpu[0]?.model}, ${cpu.length} cores, Node ${process.version}; server on one core, load generator on another.\n\n` +
+  `| case | server | ${keys.map((k) => labels[k] ?? k).join(' | ')} | libsio / node |\n` +
+  `|---|---|${keys.map(() => '---:|').join('')}---:|\n`;
+for (const r of records) {
+  let ratio = '';
+  const node = records.find((o) => o.case === r.case && o.server === 'node');
+  const metric = compared.find(([k]) => k in r);
+  if (r.server === 'libsio' && node && metric) {
+    const [k, higher] = metric;
+    const x = higher ? r[k] / node[k] : node[k] / r[k];
+    ratio = Number.isFinite(x) ? `**${x.toFixed(2)}x** ${labels[k] ?? k}` : '—';
+  }
+  md += `| ${r.case} | ${r.server} | ${keys.map((k) => r[k] ?? '').join(' | ')} | ${ratio} |\n`;
+}
+md += '\nRatios are "times better" within this run: libsio/node for throughput per CPU-second, node/libsio for memory.\n';
 fs.writeFileSync(mdOut, md);
