@@ -229,7 +229,9 @@ int sio_http_res_send(sio_http_res *res, int status, const char *content_type, c
                       size_t len);
 /*
  * Called once if the connection closes before the response ended; after it, res is gone
- * and must not be used. Lets long-running handlers notice an aborted request.
+ * and must not be used. Lets long-running handlers notice an aborted request. While a
+ * callback is set, a client that ends its side of the connection (FIN) counts as gone too,
+ * as for Node's http server; otherwise a half-closed client still gets its answer.
  */
 typedef void (*sio_http_res_close_cb)(sio_http_res *res, void *ud);
 void sio_http_res_on_close(sio_http_res *res, sio_http_res_close_cb cb, void *ud);
@@ -261,8 +263,9 @@ typedef struct sio_ws_options {
     /* The outbound queue emptied after a send returned SIO_EAGAIN or sio_ws_buffered() was
      * above zero and sio_ws_want_drain() was called. */
     void (*on_drain)(sio_ws *ws, void *ud);
-    /* Exactly once: code is the peer's close code, 1005 for a close frame without one, or
-     * 1006 when the connection ended without a close frame. ws is freed after it returns. */
+    /* Exactly once: code is the peer's close code, 1005 for a close frame without one,
+     * 1006 when the connection ended without a close frame, or the code this side sent
+     * when the peer broke the protocol (1002, 1007, 1009). ws is freed after it returns. */
     void (*on_close)(sio_ws *ws, int code, const char *reason, void *ud);
     void *ud;
     /* Subprotocols in order of preference; the first one the client offers is selected. */

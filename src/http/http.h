@@ -135,6 +135,13 @@ uv_loop_t *sio__http_server_loop(sio__http_server *s);
  */
 sio__conn *sio__http_takeover(sio_http_req *req, sio__buf *leftover);
 
+/*
+ * Go on with a request whose handler returned without answering: run fn as if it were the
+ * route's handler, so it may answer or take the connection over (an upgrade decided
+ * asynchronously). res must still be open.
+ */
+void sio__http_res_resume(sio_http_res *res, sio_http_handler fn, void *ud);
+
 /* Add preformatted header lines ("Name: value\r\n"...), trusted to be well formed. */
 int sio__http_res_header_lines(sio_http_res *res, const char *lines, size_t len);
 

@@ -239,8 +239,10 @@ static void on_conn_read(sio__conn *c, uint8_t *data, size_t n, void *ud)
 static void on_conn_eof(sio__conn *c, int err, void *ud)
 {
     sio__http_conn *hc = ud;
-    /* A half-closed peer may still wait for the answer to a request in progress. */
-    if (hc->state == HC_HANDLING) {
+    /* A half-closed peer may still wait for the answer to a request in progress, unless
+     * the handler watches for aborts (a long poll: a client that stopped sending is gone,
+     * as Node's server sees it). A reset peer waits for nothing. */
+    if (hc->state == HC_HANDLING && err == UV_EOF && !hc->res.close_cb) {
         hc->res.close_after = 1;
         return;
     }
@@ -466,7 +468,36 @@ sio__conn *sio__http_takeover(sio_http_req *req, sio__buf *leftover)
     hc->state = HC_DETACHED;
     sio__conn_set_handler(c, NULL, NULL);
     sio__conn_set_deadline(c, 0);
+    /* Reading paused while the request waited with a full stash: the new owner reads on. */
+    if (hc->reading_stopped) sio__conn_read_start(c);
     return c;
+}
+
+void sio__http_res_resume(sio_http_res *res, sio_http_handler fn, void *ud)
+{
+    sio__http_conn *hc = res->hc;
+    if (!res->active || res->ended || hc->state != HC_HANDLING || hc->in_feed) {
+        fn(&hc->req, res, ud);
+        return;
+    }
+    /* The bytes that came after the request wait in the stash: hand them over as the
+     * unparsed input, as process() does for a handler it runs. */
+    hc->in_feed++;
+    hc->cur = hc->stash.data;
+    hc->cur_len = hc->stash.len;
+    fn(&hc->req, res, ud);
+    hc->cur = NULL;
+    hc->in_feed--;
+    if (hc->state == HC_DETACHED) {
+        hc_free(hc);
+        return;
+    }
+    if (hc->state == HC_IDLE && hc->stash.len)
+        process(hc, hc->stash.data, hc->stash.len, 1);
+    else if (hc->state == HC_IDLE && hc->srv->shutting_down) {
+        hc->state = HC_ENDING;
+        sio__conn_end(hc->c);
+    }
 }
 
 /* ---- responses ---- */

@@ -90,6 +90,7 @@ static void fail(sio_ws *ws, uint16_t code, const char *reason)
 {
     if (ws->failed) return;
     ws->failed = 1;
+    if (!ws->close_received) ws->peer_code = code; /* what on_close reports */
     sio__log_debug(sio__net_log(ws->c->net), "websocket: closing with %u: %s", code,
                    reason ? reason : "");
     send_close(ws, code, reason);
@@ -268,7 +269,7 @@ static void on_conn_close(sio__conn *c, void *ud)
     ws->group->count--;
     ws->c = NULL;
     ws->close_sent = 1;
-    int code = ws->close_received ? ws->peer_code : SIO_WS_CLOSE_ABNORMAL;
+    int code = ws->close_received || ws->failed ? ws->peer_code : SIO_WS_CLOSE_ABNORMAL;
     if (o->on_close) o->on_close(ws, code, ws->peer_reason ? ws->peer_reason : "", o->ud);
     sio__free(ws->peer_reason);
     sio__ws_parser_free(&ws->parser);
