@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "http/http.h"
 #include "net/net.h"
+#include "sio/server.h"
 #include "ws/ws.h"
 #include "sio.h"
 
@@ -32,6 +33,11 @@ struct sio_server {
     sio__http_static *st;
     sio__ws_group **ws_groups;
     size_t nws_groups;
+    struct shutdown_hook {
+        void (*fn)(void *ud);
+        void *ud;
+    } *hooks;
+    size_t nhooks;
     uv_signal_t sigint, sigterm;
     uv_timer_t timer;
     int handles; /* open handles of this struct */
@@ -49,6 +55,7 @@ static void destroy(sio_server *io)
     sio__http_static_free(io->st);
     for (size_t i = 0; i < io->nws_groups; i++) sio__free(io->ws_groups[i]);
     sio__free(io->ws_groups);
+    sio__free(io->hooks);
     if (io->owns_loop) {
         /* Let libuv release what was closed, then the loop itself. */
         uv_run(io->loop, UV_RUN_DEFAULT);
@@ -223,6 +230,15 @@ int sio_ws_route(sio_server *io, const char *path, const sio_ws_options *opts)
     return 0;
 }
 
+int sio__server_on_shutdown(sio_server *io, void (*fn)(void *ud), void *ud)
+{
+    struct shutdown_hook *h = sio__reallocarray(io->hooks, io->nhooks + 1, sizeof(*h));
+    if (!h) return SIO_ENOMEM;
+    io->hooks = h;
+    h[io->nhooks++] = (struct shutdown_hook){fn, ud};
+    return 0;
+}
+
 int sio_run(sio_server *io)
 {
     if (io->state != S_RUNNING || io->ran) return SIO_ESTATE;
@@ -249,6 +265,7 @@ int sio_server_shutdown(sio_server *io, sio_server_closed_cb cb, void *ud)
     sio__http_server_shutdown(io->http, NULL, NULL);
     for (size_t i = 0; i < io->nws_groups; i++)
         sio__ws_group_close_all(io->ws_groups[i], 1001, "server shutting down");
+    for (size_t i = 0; i < io->nhooks; i++) io->hooks[i].fn(io->hooks[i].ud);
     sio__net_on_empty(io->net, on_all_closed, io);
     return 0;
 }

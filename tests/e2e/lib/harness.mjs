@@ -32,9 +32,12 @@ function canConnect(port) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Start build/<binary> with --port <free port> and args; resolves once it accepts.
-export async function startServer(binary, args = [], { env = {} } = {}) {
+// `command` ([program, ...leading args]) runs something else in its place, e.g. a Node
+// reference server: ['node', 'tests/e2e/lib/node-eio-fixture.mjs'].
+export async function startServer(binary, args = [], { env = {}, command } = {}) {
   const port = await freePort();
-  const proc = spawn(path.join(buildDir, binary), [...args, '--port', String(port)], {
+  const [program, ...lead] = command ?? [path.join(buildDir, binary)];
+  const proc = spawn(program, [...lead, ...args, '--port', String(port)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,116 @@
+/*
+ * The Engine.IO server (the session half of the eio layer): handshakes, sessions with
+ * their heartbeat, the long-polling and WebSocket transports and the upgrade between them.
+ * The Socket.IO layer sits on top through the callbacks below.
+ *
+ * Behaviour follows the Node `engine.io` package: option names and defaults, error codes
+ * and messages, close reasons ("transport close", "transport error", "ping timeout",
+ * "parse error", "forced close").
+ */
+#ifndef SIO_EIO_EIO_H
+#define SIO_EIO_EIO_H
+
+#include "base/buf.h"
+#include "http/http.h"
+#include "sio.h"
+
+typedef struct sio__eio_server sio__eio_server;
+typedef struct sio__eio_socket sio__eio_socket;
+/* A handshake waiting for the application's allowRequest verdict. */
+typedef struct sio__eio_verdict sio__eio_verdict;
+
+typedef struct sio__eio_callbacks {
+    /* A session opened; req is the handshake request, valid during the call. */
+    void (*on_open)(sio__eio_socket *s, sio_http_req *req, void *ud);
+    /* A message (text: valid UTF-8; binary). data is borrowed. */
+    void (*on_message)(sio__eio_socket *s, const uint8_t *data, size_t len, int binary, void *ud);
+    /* Exactly once, with engine.io's reason; the session is freed when this returns. */
+    void (*on_close)(sio__eio_socket *s, const char *reason, void *ud);
+    /* The session switched from polling to WebSocket. */
+    void (*on_upgrade)(sio__eio_socket *s, void *ud);
+} sio__eio_callbacks;
+
+enum { SIO__EIO_POLLING = 1, SIO__EIO_WEBSOCKET = 2 };
+
+/* cors: Node's `cors` option (the `cors` middleware's fields). */
+typedef struct sio__eio_cors {
+    int enabled;
+    /* Allowed origins; none: any origin (reflected, or "*" when any_star). */
+    const char *const *origins;
+    size_t norigins;
+    int any_star;
+    int credentials;
+    const char *methods;         /* NULL: "GET,HEAD,PUT,PATCH,POST,DELETE" */
+    const char *allowed_headers; /* NULL: the request's Access-Control-Request-Headers */
+    const char *exposed_headers; /* NULL: none */
+    int max_age;                 /* seconds; 0: not sent */
+} sio__eio_cors;
+
+/* cookie: Node's `cookie` option; Set-Cookie with the sid on the handshake response. */
+typedef struct sio__eio_cookie {
+    int enabled;
+    const char *name;      /* "io" */
+    const char *path;      /* "/" */
+    const char *domain;    /* none */
+    const char *same_site; /* "Lax"; "" for none */
+    int max_age;           /* seconds; 0: a session cookie */
+    int no_http_only;      /* HttpOnly unless set */
+    int secure;
+} sio__eio_cookie;
+
+/* Zero means Node's default for every field. */
+typedef struct sio__eio_options {
+    const char *path;            /* "/engine.io/" */
+    uint32_t ping_interval_ms;   /* 25000 */
+    uint32_t ping_timeout_ms;    /* 20000 */
+    uint32_t upgrade_timeout_ms; /* 10000 */
+    size_t max_http_buffer_size; /* 1e6 */
+    unsigned transports;         /* SIO__EIO_* bits; 0: both */
+    int no_upgrades;             /* allowUpgrades: false */
+    int allow_eio3;              /* allowEIO3 */
+    sio__eio_cors cors;
+    sio__eio_cookie cookie;
+    /* httpCompression: polling responses of at least this many bytes are gzip/deflate
+     * compressed when the client accepts it; 0: 1024; no_http_compression turns it off. */
+    size_t http_compression_threshold;
+    int no_http_compression;
+    /* perMessageDeflate (off by default, as in Node); threshold 0: 1024. */
+    int per_message_deflate;
+    size_t per_message_deflate_threshold;
+    /* allowRequest: decide on every handshake (polling or WebSocket) by calling
+     * sio__eio_verdict_done(), now or later. NULL: every handshake is allowed. */
+    void (*allow_request)(sio_http_req *req, sio__eio_verdict *v, void *ud);
+    const sio__eio_callbacks *cb;
+    void *ud;
+} sio__eio_options;
+
+sio__eio_server *sio__eio_server_new(uv_loop_t *loop, const sio__eio_options *opt);
+/* The HTTP handler for the Engine.IO path (a prefix route; ud: the server). */
+void sio__eio_handler(sio_http_req *req, sio_http_res *res, void *ud);
+const char *sio__eio_path(const sio__eio_server *srv);
+/* The route's body limit: a POST larger than maxHttpBufferSize gets 413. */
+size_t sio__eio_max_body(const sio__eio_server *srv);
+/* Close every session (reason "forced close"); parked polls get a close packet. */
+void sio__eio_server_close_all(sio__eio_server *srv);
+void sio__eio_server_free(sio__eio_server *srv);
+size_t sio__eio_server_count(const sio__eio_server *srv);
+
+/* The allowRequest answer: allow, or refuse with message (NULL: "Forbidden"). The request
+ * is answered 403 {"code":4,...} (400 with the message for WebSocket upgrades, as Node).
+ * Call it exactly once; v is freed by it. */
+void sio__eio_verdict_done(sio__eio_verdict *v, int allow, const char *message);
+
+/* Queue a message. 0, SIO_ECLOSED (closing or closed) or SIO_ENOMEM. */
+int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int binary);
+/* The same with a shared block (a broadcast encoded once); takes a reference. */
+int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int binary);
+/* Close the session from this side ("forced close"): what is queued is sent first. */
+void sio__eio_close(sio__eio_socket *s);
+const char *sio__eio_sid(const sio__eio_socket *s);
+int sio__eio_version(const sio__eio_socket *s);
+int sio__eio_transport(const sio__eio_socket *s);
+const char *sio__eio_remote_addr(const sio__eio_socket *s);
+void sio__eio_set_data(sio__eio_socket *s, void *data);
+void *sio__eio_data(const sio__eio_socket *s);
+
+#endif
