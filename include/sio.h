@@ -10,6 +10,7 @@
 #ifndef SIO_H
 #define SIO_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -37,7 +38,8 @@ extern "C" {
     X(NOTFOUND, "not found")                                                                       \
     X(UTF8, "invalid UTF-8")                                                                       \
     X(HTTP, "malformed HTTP")                                                                      \
-    X(STATE, "operation not valid in this state")
+    X(STATE, "operation not valid in this state")                                                  \
+    X(TIMEDOUT, "timed out")
 
 typedef enum {
     SIO_EINVAL = UV_EINVAL,
@@ -85,6 +87,77 @@ typedef void (*sio_log_cb)(sio_log_level level, const char *line, void *ud);
 /* ------------------------------------------------------------------------------------ */
 
 typedef struct sio_server sio_server;
+typedef struct sio_http_req sio_http_req;
+
+/* Node's `cors` option (the `cors` middleware's fields). Off unless enabled. */
+typedef struct sio_cors_options {
+    int enabled;
+    /* Allowed origins; none: any origin (reflected, or "*" with any_star). */
+    const char *const *origins;
+    size_t norigins;
+    int any_star;
+    int credentials;
+    const char *methods;         /* NULL: "GET,HEAD,PUT,PATCH,POST,DELETE" */
+    const char *allowed_headers; /* NULL: the preflight's Access-Control-Request-Headers */
+    const char *exposed_headers; /* NULL: none */
+    int max_age;                 /* seconds; 0: not sent */
+} sio_cors_options;
+
+/* Node's `cookie` option: the session id in a cookie on the handshake. Off unless enabled. */
+typedef struct sio_cookie_options {
+    int enabled;
+    const char *name;      /* "io" */
+    const char *path;      /* "/" */
+    const char *domain;    /* none */
+    const char *same_site; /* "Lax"; "" for none */
+    int max_age;           /* seconds; 0: a session cookie */
+    int no_http_only;      /* HttpOnly unless set */
+    int secure;
+} sio_cookie_options;
+
+/*
+ * A handshake waiting for the application's allowRequest answer. Answer it exactly once
+ * with sio_verdict_done(), during the callback or later (on the loop thread): allow, or
+ * refuse with a message (NULL: "Forbidden"), which the client gets as HTTP 403
+ * {"code":4,"message":...} (400 for a WebSocket upgrade, as Node does).
+ */
+typedef struct sio_verdict sio_verdict;
+typedef void (*sio_allow_request_cb)(sio_http_req *req, sio_verdict *v, void *ud);
+void sio_verdict_done(sio_verdict *v, int allow, const char *message);
+
+/* Transport bits. */
+enum { SIO_TRANSPORT_POLLING = 1, SIO_TRANSPORT_WEBSOCKET = 2 };
+
+/*
+ * The Socket.IO server's options, Node's `new Server(opts)`: every zero field is Node's
+ * default.
+ */
+typedef struct sio_io_options {
+    const char *path;            /* "/socket.io/" */
+    uint32_t ping_interval_ms;   /* 25000 */
+    uint32_t ping_timeout_ms;    /* 20000 */
+    uint32_t upgrade_timeout_ms; /* 10000 */
+    uint32_t connect_timeout_ms; /* 45000: a client that joins no namespace is closed */
+    size_t max_http_buffer_size; /* 1e6 */
+    unsigned transports;         /* SIO_TRANSPORT_* bits; 0: both */
+    int no_upgrades;             /* allowUpgrades: false */
+    int allow_eio3;              /* allowEIO3: socket.io-client 2.x */
+    int per_message_deflate;     /* perMessageDeflate */
+    int no_http_compression;     /* httpCompression: false */
+    int no_serve_client;         /* serveClient: false */
+    sio_cors_options cors;
+    sio_cookie_options cookie;
+    sio_allow_request_cb allow_request;
+    void *allow_request_ud;
+    /* Bytes of user data kept inside every socket (sio_socket_ud()); zeroed at connect. */
+    size_t socket_ud_size;
+    /* connectionStateRecovery: off when 0, else how long a disconnected socket's id, rooms,
+     * data and missed packets are kept (Node's maxDisconnectionDuration, 120000). */
+    uint32_t recovery_max_disconnection_ms;
+    /* Run the middlewares again for a recovered socket (Node's skipMiddlewares: false). */
+    int recovery_run_middlewares;
+    void *reserved[8];
+} sio_io_options;
 
 typedef struct sio_server_options {
     /* Directory served for GET/HEAD on "/" and below; NULL serves no files. */
@@ -102,6 +175,8 @@ typedef struct sio_server_options {
     /* Where log lines go; NULL writes them to stderr. */
     sio_log_cb log_cb;
     void *log_ud;
+    /* The Socket.IO endpoint (served once a namespace exists: sio_of()). */
+    sio_io_options io;
     void *reserved[8];
 } sio_server_options;
 
@@ -316,6 +391,212 @@ const char *sio_ws_protocol(const sio_ws *ws);
 /* A pointer the application keeps with the connection (NULL at first). */
 void sio_ws_set_data(sio_ws *ws, void *data);
 void *sio_ws_data(const sio_ws *ws);
+
+/* ------------------------------------------------------------------------------------ */
+/* Socket.IO                                                                            */
+/* ------------------------------------------------------------------------------------ */
+
+/*
+ * The Socket.IO server lives in the sio_server: the first sio_of() starts serving
+ * io.path ("/socket.io/"), with the options in sio_server_options.io.
+ *
+ * Event arguments are jansson values. Binary data is a value of its own made with
+ * sio_binary(); it may sit anywhere in the arguments (nested in arrays and objects), and
+ * libsio turns it into attachments on the wire. Emitting functions take a jansson pack
+ * format and its arguments ("[so]" with a string and a value whose reference is stolen:
+ * see json_pack() in jansson's documentation); the outer brackets may be left out.
+ *
+ * A sio_socket pointer is valid until its disconnect handlers have returned; work that
+ * outlives a callback keeps sio_socket_id() and looks the socket up again.
+ */
+typedef struct sio_namespace sio_namespace;
+typedef struct sio_socket sio_socket;
+typedef struct sio_event sio_event;
+typedef struct sio_next sio_next;
+typedef struct sio_broadcast sio_broadcast;
+
+/* A binary value holding a copy of len bytes (NULL on allocation failure). */
+json_t *sio_binary(const void *data, size_t len);
+/* Nonzero when v is a binary value. */
+int sio_is_binary(const json_t *v);
+/* The bytes of a binary value (borrowed from v); 0 or SIO_EINVAL when v is not binary. */
+int sio_binary_data(const json_t *v, const void **data, size_t *len);
+
+/* ---- namespaces ---- */
+
+/* The namespace named name ("/" is the main one), created on first use. NULL on bad name
+ * or allocation failure. */
+sio_namespace *sio_of(sio_server *io, const char *name);
+/*
+ * Dynamic namespaces, like io.of(regex) or io.of(fn): a client that connects to a name no
+ * static namespace has gets a child namespace when match(name, auth, ud) returns nonzero
+ * (auth is the CONNECT payload, an object). The returned parent takes middlewares and
+ * connection handlers that every child shares. sio_of_pattern() matches a POSIX extended
+ * regular expression.
+ */
+typedef int (*sio_namespace_match_cb)(const char *name, const json_t *auth, void *ud);
+sio_namespace *sio_of_match(sio_server *io, sio_namespace_match_cb match, void *ud);
+sio_namespace *sio_of_pattern(sio_server *io, const char *regex);
+const char *sio_namespace_name(const sio_namespace *nsp);
+/* The number of connected sockets in nsp. */
+size_t sio_namespace_count(const sio_namespace *nsp);
+
+/*
+ * Middleware (io.use): fn runs for each connecting socket, in the order added, before the
+ * connection handlers. It continues with sio_next_ok(next) or refuses with
+ * sio_next_error(next, message, data): the client gets CONNECT_ERROR {message, data}
+ * (data may be NULL; its reference is stolen). next may be answered later, from any
+ * callback on the loop; if the client left meanwhile the answer is ignored. Every next
+ * must be answered exactly once.
+ */
+typedef void (*sio_middleware_cb)(sio_socket *s, sio_next *next, void *ud);
+int sio_use(sio_namespace *nsp, sio_middleware_cb fn, void *ud);
+void sio_next_ok(sio_next *next);
+void sio_next_error(sio_next *next, const char *message, json_t *data);
+
+/* io.on("connection"): a socket joined nsp. */
+typedef void (*sio_connection_cb)(sio_socket *s, void *ud);
+int sio_on_connection(sio_namespace *nsp, sio_connection_cb fn, void *ud);
+
+/* ---- sockets ---- */
+
+/* An event handler. ev is valid during the call only (sio_event_keep() to keep it). */
+typedef void (*sio_event_cb)(sio_socket *s, sio_event *ev, void *ud);
+/* Disconnect: reason is Node's string ("client namespace disconnect", "transport close",
+ * "ping timeout", "server namespace disconnect", "server shutting down", ...). */
+typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *ud);
+
+/* socket.on(event, fn) / once / off (off with fn NULL removes every handler of event). */
+int sio_on(sio_socket *s, const char *event, sio_event_cb fn, void *ud);
+int sio_once(sio_socket *s, const char *event, sio_event_cb fn, void *ud);
+void sio_off(sio_socket *s, const char *event, sio_event_cb fn);
+/* socket.onAny / prependAny / offAny (fn NULL: all): called for every event, before the
+ * event's own handlers. */
+int sio_on_any(sio_socket *s, sio_event_cb fn, void *ud);
+int sio_prepend_any(sio_socket *s, sio_event_cb fn, void *ud);
+void sio_off_any(sio_socket *s, sio_event_cb fn);
+/* socket.onAnyOutgoing: called with every event this socket emits (args borrowed). */
+typedef void (*sio_outgoing_cb)(sio_socket *s, const char *event, const json_t *args, void *ud);
+int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud);
+void sio_off_any_outgoing(sio_socket *s, sio_outgoing_cb fn);
+/* "disconnecting" (rooms still visible) and "disconnect". */
+int sio_on_disconnecting(sio_socket *s, sio_disconnect_cb fn, void *ud);
+int sio_on_disconnect(sio_socket *s, sio_disconnect_cb fn, void *ud);
+
+/* The event's name, its arguments (an array, without the ack), and their count. */
+const char *sio_event_name(const sio_event *ev);
+json_t *sio_event_args(const sio_event *ev);
+/* json_unpack() on the arguments array: "[s]" or "s" (brackets optional) takes the first
+ * argument as a string. Returns 0 or SIO_EINVAL. */
+int sio_event_unpack(const sio_event *ev, const char *fmt, ...);
+/* Nonzero when the client waits for an acknowledgement. */
+int sio_event_wants_ack(const sio_event *ev);
+/* Answer the client's ack with values packed from fmt (NULL: no values). Once per event;
+ * later calls return SIO_ESTATE, events without an ack SIO_ESTATE too. */
+int sio_ack(sio_event *ev, const char *fmt, ...);
+/* The same with the values as an array (borrowed). */
+int sio_ack_array(sio_event *ev, json_t *args);
+/* Keep ev past its callback (to answer the ack later); release with sio_event_release(). */
+sio_event *sio_event_keep(sio_event *ev);
+void sio_event_release(sio_event *ev);
+
+/* socket.emit(event, ...args). 0, SIO_ECLOSED (disconnected), SIO_EINVAL (bad format or a
+ * reserved event name), SIO_ENOMEM. */
+int sio_emit(sio_socket *s, const char *event, const char *fmt, ...);
+/* The same with the arguments as an array (borrowed): socket.emit(event, ...args). */
+int sio_emit_array(sio_socket *s, const char *event, json_t *args);
+/* socket.timeout(ms).emit(event, ...args, (err, ...resp) => ...): fn gets the client's
+ * answer, or err SIO_ETIMEDOUT after timeout_ms (0: no timeout), or SIO_ECLOSED if the
+ * socket disconnects first. args is borrowed for the call. */
+typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *ud);
+int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, const char *event,
+                 const char *fmt, ...);
+
+/* The same with the arguments as an array (borrowed). */
+int sio_emit_ack_array(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud,
+                       const char *event, json_t *args);
+
+/* socket.disconnect(close): leave the namespace; with close, end the whole connection. */
+void sio_disconnect(sio_socket *s, int close);
+
+/* The socket's id (20 characters, distinct from the Engine.IO id). */
+const char *sio_socket_id(const sio_socket *s);
+sio_namespace *sio_socket_namespace(const sio_socket *s);
+sio_server *sio_socket_server(const sio_socket *s);
+int sio_socket_connected(const sio_socket *s);
+/* True when connection state recovery restored this socket. */
+int sio_socket_recovered(const sio_socket *s);
+/* The user data room of io.socket_ud_size bytes (NULL when 0). */
+void *sio_socket_ud(sio_socket *s);
+/* socket.data: a JSON object kept with the socket (created empty), shared with other
+ * nodes by fetchSockets. Borrowed. */
+json_t *sio_socket_data(sio_socket *s);
+
+/* socket.handshake: auth (the CONNECT payload, an object), query, headers, address, time
+ * (ms since the epoch), url, secure (TLS), issued. Strings and values are borrowed. */
+const json_t *sio_socket_auth(const sio_socket *s);
+const char *sio_socket_header(const sio_socket *s, const char *name);
+/* The decoded value of query parameter name of the handshake URL, copied into out
+ * (NUL-terminated): its length, SIO_ENOTFOUND or SIO_ETOOBIG. */
+int sio_socket_query(const sio_socket *s, const char *name, char *out, size_t outlen);
+const char *sio_socket_url(const sio_socket *s);
+const char *sio_socket_address(const sio_socket *s);
+int64_t sio_socket_issued(const sio_socket *s);
+int sio_socket_secure(const sio_socket *s);
+/* The transport in use: SIO_TRANSPORT_POLLING or SIO_TRANSPORT_WEBSOCKET. */
+int sio_socket_transport(const sio_socket *s);
+
+/* ---- rooms ---- */
+
+/* socket.join / leave. Every socket is in the room named by its id. */
+int sio_join(sio_socket *s, const char *room);
+void sio_leave(sio_socket *s, const char *room);
+int sio_socket_in(const sio_socket *s, const char *room);
+/* Call fn for each room of s; stops when fn returns nonzero. */
+void sio_socket_rooms(const sio_socket *s, int (*fn)(const char *room, void *ud), void *ud);
+
+/* ---- broadcasting: io.to(room).except(room).emit(...) ---- */
+
+/*
+ * A broadcast operator, like Node's BroadcastOperator. Start one from a namespace (every
+ * socket of it) or from a socket (every socket but the sender: socket.broadcast,
+ * socket.to(room)); narrow it with to/except, set flags, then end it with one of the
+ * terminal calls (emit, emit_ack, fetch, join, leave, disconnect), which free it. Each
+ * builder returns its argument (NULL stays NULL, and a terminal call on NULL fails with
+ * SIO_ENOMEM), so calls nest:
+ *
+ *     sio_broadcast_emit(sio_except(sio_to(sio_broadcast_of(s), "room"), "muted"), "msg", "s",
+ * text);
+ */
+sio_broadcast *sio_broadcast_nsp(sio_namespace *nsp);
+sio_broadcast *sio_broadcast_of(sio_socket *s);
+sio_broadcast *sio_to(sio_broadcast *b, const char *room);
+sio_broadcast *sio_except(sio_broadcast *b, const char *room);
+sio_broadcast *sio_local(sio_broadcast *b);
+sio_broadcast *sio_volatile(sio_broadcast *b);
+sio_broadcast *sio_compress(sio_broadcast *b, int on);
+sio_broadcast *sio_timeout(sio_broadcast *b, uint32_t ms);
+/* Free an operator without using it. */
+void sio_broadcast_free(sio_broadcast *b);
+
+/* Emit to every matching socket: encoded once, shared by all. */
+int sio_broadcast_emit(sio_broadcast *b, const char *event, const char *fmt, ...);
+/* The same with the arguments as an array (borrowed). */
+int sio_broadcast_emit_array(sio_broadcast *b, const char *event, json_t *args);
+/* Emit with an ack from every recipient: fn gets (0, array of answers) when all answered,
+ * or (SIO_ETIMEDOUT, the answers so far) after the operator's timeout. */
+typedef void (*sio_broadcast_ack_cb)(int err, json_t *answers, void *ud);
+int sio_broadcast_emit_ack(sio_broadcast *b, sio_broadcast_ack_cb fn, void *ud, const char *event,
+                           const char *fmt, ...);
+/* fetchSockets: fn(s, ud) for each matching local socket (stop with nonzero). */
+int sio_broadcast_fetch(sio_broadcast *b, int (*fn)(sio_socket *s, void *ud), void *ud);
+/* socketsJoin / socketsLeave / disconnectSockets. */
+int sio_broadcast_join(sio_broadcast *b, const char *room);
+int sio_broadcast_leave(sio_broadcast *b, const char *room);
+int sio_broadcast_disconnect(sio_broadcast *b, int close);
+
+/* io.serverSideEmit: reach the other nodes of a cluster (no-op on one node). */
+int sio_server_side_emit(sio_namespace *nsp, const char *event, const char *fmt, ...);
 
 #ifdef __cplusplus
 }

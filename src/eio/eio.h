@@ -16,8 +16,6 @@
 
 typedef struct sio__eio_server sio__eio_server;
 typedef struct sio__eio_socket sio__eio_socket;
-/* A handshake waiting for the application's allowRequest verdict. */
-typedef struct sio__eio_verdict sio__eio_verdict;
 
 typedef struct sio__eio_callbacks {
     /* A session opened; req is the handshake request, valid during the call. */
@@ -32,32 +30,6 @@ typedef struct sio__eio_callbacks {
 
 enum { SIO__EIO_POLLING = 1, SIO__EIO_WEBSOCKET = 2 };
 
-/* cors: Node's `cors` option (the `cors` middleware's fields). */
-typedef struct sio__eio_cors {
-    int enabled;
-    /* Allowed origins; none: any origin (reflected, or "*" when any_star). */
-    const char *const *origins;
-    size_t norigins;
-    int any_star;
-    int credentials;
-    const char *methods;         /* NULL: "GET,HEAD,PUT,PATCH,POST,DELETE" */
-    const char *allowed_headers; /* NULL: the request's Access-Control-Request-Headers */
-    const char *exposed_headers; /* NULL: none */
-    int max_age;                 /* seconds; 0: not sent */
-} sio__eio_cors;
-
-/* cookie: Node's `cookie` option; Set-Cookie with the sid on the handshake response. */
-typedef struct sio__eio_cookie {
-    int enabled;
-    const char *name;      /* "io" */
-    const char *path;      /* "/" */
-    const char *domain;    /* none */
-    const char *same_site; /* "Lax"; "" for none */
-    int max_age;           /* seconds; 0: a session cookie */
-    int no_http_only;      /* HttpOnly unless set */
-    int secure;
-} sio__eio_cookie;
-
 /* Zero means Node's default for every field. */
 typedef struct sio__eio_options {
     const char *path;            /* "/engine.io/" */
@@ -68,8 +40,8 @@ typedef struct sio__eio_options {
     unsigned transports;         /* SIO__EIO_* bits; 0: both */
     int no_upgrades;             /* allowUpgrades: false */
     int allow_eio3;              /* allowEIO3 */
-    sio__eio_cors cors;
-    sio__eio_cookie cookie;
+    sio_cors_options cors;
+    sio_cookie_options cookie;
     /* httpCompression: polling responses of at least this many bytes are gzip/deflate
      * compressed when the client accepts it; 0: 1024; no_http_compression turns it off. */
     size_t http_compression_threshold;
@@ -78,8 +50,9 @@ typedef struct sio__eio_options {
     int per_message_deflate;
     size_t per_message_deflate_threshold;
     /* allowRequest: decide on every handshake (polling or WebSocket) by calling
-     * sio__eio_verdict_done(), now or later. NULL: every handshake is allowed. */
-    void (*allow_request)(sio_http_req *req, sio__eio_verdict *v, void *ud);
+     * sio_verdict_done(), now or later. NULL: every handshake is allowed. */
+    sio_allow_request_cb allow_request;
+    void *allow_request_ud;
     const sio__eio_callbacks *cb;
     void *ud;
 } sio__eio_options;
@@ -94,11 +67,6 @@ size_t sio__eio_max_body(const sio__eio_server *srv);
 void sio__eio_server_close_all(sio__eio_server *srv);
 void sio__eio_server_free(sio__eio_server *srv);
 size_t sio__eio_server_count(const sio__eio_server *srv);
-
-/* The allowRequest answer: allow, or refuse with message (NULL: "Forbidden"). The request
- * is answered 403 {"code":4,...} (400 with the message for WebSocket upgrades, as Node).
- * Call it exactly once; v is freed by it. */
-void sio__eio_verdict_done(sio__eio_verdict *v, int allow, const char *message);
 
 /* Queue a message. 0, SIO_ECLOSED (closing or closed) or SIO_ENOMEM. */
 int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int binary);

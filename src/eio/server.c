@@ -21,14 +21,13 @@
  * Callbacks may close the session (and the layer above may do so from anywhere): a session
  * is freed only when no call of ours is on the stack for it (busy).
  */
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <zlib.h>
 
 #include "base/alloc.h"
+#include "base/id.h"
 #include "base/buf.h"
 #include "base/list.h"
 #include "eio/eio.h"
@@ -66,7 +65,7 @@ struct sio__eio_socket {
     char remote[46];
 };
 
-struct sio__eio_verdict {
+struct sio_verdict {
     sio__eio_server *srv;
     sio__list node;
     sio_http_res *res; /* NULL once the client went away */
@@ -123,28 +122,13 @@ static void unlink_session(sio__eio_socket *s)
     s->srv->count--;
 }
 
-/* engine.io's base64id: 15 random bytes as URL-safe base64, 20 characters. */
-static int make_sid(char out[22])
-{
-    uint8_t raw[15];
-    if (RAND_bytes(raw, sizeof(raw)) != 1) return SIO_EAGAIN;
-    EVP_EncodeBlock((unsigned char *)out, raw, sizeof(raw));
-    for (char *p = out; *p; p++) {
-        if (*p == '+')
-            *p = '-';
-        else if (*p == '/')
-            *p = '_';
-    }
-    return 0;
-}
-
 static sio__eio_socket *new_session(sio__eio_server *srv, int version, int transport,
                                     sio_http_req *req)
 {
     sio__eio_socket *s = sio__calloc(1, sizeof(*s));
     if (!s) return NULL;
     do {
-        if (make_sid(s->sid)) {
+        if (sio__base64id(s->sid)) {
             sio__free(s);
             return NULL;
         }
@@ -503,7 +487,7 @@ void sio__eio_close(sio__eio_socket *s)
 
 /* ---- HTTP ---- */
 
-static int origin_allowed(const sio__eio_cors *c, const char *origin)
+static int origin_allowed(const sio_cors_options *c, const char *origin)
 {
     if (!c->norigins) return 1;
     for (size_t i = 0; i < c->norigins; i++)
@@ -515,7 +499,7 @@ static int origin_allowed(const sio__eio_cors *c, const char *origin)
  * answered. */
 static int apply_cors(sio__eio_server *srv, sio_http_req *req, sio_http_res *res)
 {
-    const sio__eio_cors *c = &srv->opt.cors;
+    const sio_cors_options *c = &srv->opt.cors;
     if (!c->enabled) return 0;
     const char *origin = sio_http_req_header(req, "origin");
     if (c->any_star && !c->norigins) {
@@ -548,7 +532,7 @@ static int apply_cors(sio__eio_server *srv, sio_http_req *req, sio_http_res *res
     return 1;
 }
 
-static void json_string(sio__buf *b, const char *s)
+static void json_str(sio__buf *b, const char *s)
 {
     sio__buf_append(b, "\"", 1);
     for (; *s; s++) {
@@ -580,7 +564,7 @@ static void send_error(sio_http_req *req, sio_http_res *res, int code, const cha
     }
     sio__buf b = SIO__BUF_INIT;
     sio__buf_printf(&b, "{\"code\":%d,\"message\":", code);
-    json_string(&b, message);
+    json_str(&b, message);
     sio__buf_append(&b, "}", 1);
     sio_http_res_send(res, code == 4 ? 403 : 400, "application/json", b.data, b.len);
     sio__buf_free(&b);
@@ -606,7 +590,7 @@ static void open_packet(sio__eio_socket *s, int upgrades, int polling, sio__buf 
 
 static void set_cookie(sio__eio_server *srv, sio_http_res *res, const char *sid)
 {
-    const sio__eio_cookie *c = &srv->opt.cookie;
+    const sio_cookie_options *c = &srv->opt.cookie;
     if (!c->enabled) return;
     sio__buf b = SIO__BUF_INIT;
     sio__buf_printf(&b, "%s=%s", c->name ? c->name : "io", sid);
@@ -713,18 +697,18 @@ static void handshake(sio__eio_server *srv, sio_http_req *req, sio_http_res *res
 
 static void verdict_aborted(sio_http_res *res, void *ud)
 {
-    sio__eio_verdict *v = ud;
+    sio_verdict *v = ud;
     v->res = NULL;
 }
 
 static void verdict_resume(sio_http_req *req, sio_http_res *res, void *ud)
 {
-    sio__eio_verdict *v = ud;
+    sio_verdict *v = ud;
     handshake(v->srv, req, res, v->version, v->transport, v->b64);
 }
 
 /* Act on a verdict and free it. */
-static void decide(sio__eio_verdict *v, int allow, const char *message)
+static void decide(sio_verdict *v, int allow, const char *message)
 {
     sio__list_remove(&v->node);
     sio_http_res *res = v->res;
@@ -740,7 +724,7 @@ static void decide(sio__eio_verdict *v, int allow, const char *message)
     sio__free(v);
 }
 
-void sio__eio_verdict_done(sio__eio_verdict *v, int allow, const char *message)
+void sio_verdict_done(sio_verdict *v, int allow, const char *message)
 {
     if (v->in_call) {
         /* Answered from inside allow_request: ask() acts on it when the call returns. */
@@ -759,7 +743,7 @@ static void ask(sio__eio_server *srv, sio_http_req *req, sio_http_res *res, int 
         handshake(srv, req, res, version, transport, b64);
         return;
     }
-    sio__eio_verdict *v = sio__calloc(1, sizeof(*v));
+    sio_verdict *v = sio__calloc(1, sizeof(*v));
     if (!v) {
         send_error(req, res, 3, NULL);
         return;
@@ -773,7 +757,7 @@ static void ask(sio__eio_server *srv, sio_http_req *req, sio_http_res *res, int 
     v->in_call = 1;
     sio__list_push_back(&srv->verdicts, &v->node);
     sio_http_res_on_close(res, verdict_aborted, v);
-    srv->opt.allow_request(req, v, srv->opt.ud);
+    srv->opt.allow_request(req, v, srv->opt.allow_request_ud);
     if (v->decided)
         decide(v, v->allow, v->message[0] ? v->message : NULL);
     else
@@ -1112,7 +1096,7 @@ void sio__eio_server_close_all(sio__eio_server *srv)
         close_session(s, "forced close", BY_SERVER);
     }
     while (!sio__list_empty(&srv->verdicts)) {
-        sio__eio_verdict *v = sio__container_of(srv->verdicts.next, sio__eio_verdict, node);
+        sio_verdict *v = sio__container_of(srv->verdicts.next, sio_verdict, node);
         sio__list_remove(&v->node);
         if (v->res) {
             sio_http_res_on_close(v->res, NULL, NULL);
@@ -1120,7 +1104,7 @@ void sio__eio_server_close_all(sio__eio_server *srv)
             v->res = NULL;
         }
         /* The application still holds v: left detached, it is freed by the
-         * sio__eio_verdict_done() call that is still to come. */
+         * sio_verdict_done() call that is still to come. */
     }
     uv_timer_stop(&srv->sweep);
 }

@@ -206,7 +206,7 @@ static const sio__eio_callbacks callbacks = {
 typedef struct later {
     uv_timer_t timer;
     ctx *c;
-    sio__eio_verdict *v;
+    sio_verdict *v;
     int allow;
     const char *message;
 } later;
@@ -219,14 +219,14 @@ static void later_closed(uv_handle_t *h)
 static void later_fire(uv_timer_t *t)
 {
     later *l = t->data;
-    sio__eio_verdict_done(l->v, l->allow, l->message);
+    sio_verdict_done(l->v, l->allow, l->message);
     event(l->c, "verdict");
     atomic_fetch_add(&l->c->verdicts_done, 1);
     atomic_fetch_sub(&l->c->verdicts_pending, 1);
     uv_close((uv_handle_t *)t, later_closed);
 }
 
-static void decide_later(ctx *c, sio__eio_verdict *v, int allow, const char *message, int ms)
+static void decide_later(ctx *c, sio_verdict *v, int allow, const char *message, int ms)
 {
     later *l = calloc(1, sizeof(*l));
     l->c = c;
@@ -241,16 +241,16 @@ static void decide_later(ctx *c, sio__eio_verdict *v, int allow, const char *mes
 
 /* The query parameter v picks the verdict: deny, deny-null, later (allow after 20 ms),
  * later-deny, slow (allow after 150 ms); none allows at once. */
-static void allow_request(sio_http_req *req, sio__eio_verdict *v, void *ud)
+static void allow_request(sio_http_req *req, sio_verdict *v, void *ud)
 {
     ctx *c = ud;
     char mode[32];
     if (sio_http_req_query_param(req, "v", mode, sizeof(mode)) < 0) mode[0] = 0;
     event(c, "ask %s", mode);
     if (!strcmp(mode, "deny"))
-        sio__eio_verdict_done(v, 0, "not \"you\"");
+        sio_verdict_done(v, 0, "not \"you\"");
     else if (!strcmp(mode, "deny-null"))
-        sio__eio_verdict_done(v, 0, NULL);
+        sio_verdict_done(v, 0, NULL);
     else if (!strcmp(mode, "later"))
         decide_later(c, v, 1, NULL, 20);
     else if (!strcmp(mode, "later-deny"))
@@ -258,7 +258,7 @@ static void allow_request(sio_http_req *req, sio__eio_verdict *v, void *ud)
     else if (!strcmp(mode, "slow"))
         decide_later(c, v, 1, NULL, 150);
     else
-        sio__eio_verdict_done(v, 1, NULL);
+        sio_verdict_done(v, 1, NULL);
 }
 
 static void route(sio_http_req *req, sio_http_res *res, void *ud)
@@ -305,6 +305,7 @@ static void run(ctx *c)
     assert_non_null(c->io);
     c->opt.cb = &callbacks;
     c->opt.ud = c;
+    c->opt.allow_request_ud = c;
     c->eio = sio__eio_server_new(&c->loop, &c->opt);
     assert_non_null(c->eio);
     snprintf(c->path, sizeof(c->path), "%s", sio__eio_path(c->eio));
@@ -972,7 +973,7 @@ static void test_allow_request_client_gone(void **state)
 
 /* A shutdown while a verdict is pending answers the request at once (libsio's choice:
  * engine.io lets the late verdict open a session); the application's late
- * sio__eio_verdict_done() must still be harmless. */
+ * sio_verdict_done() must still be harmless. */
 static void client_allow_shutdown(ctx *c)
 {
     char target[512];
