@@ -36,8 +36,10 @@ struct sio_server {
     struct shutdown_hook {
         void (*fn)(void *ud);
         void *ud;
-    } *hooks;
+    } * hooks;
     size_t nhooks;
+    struct sio__io *sio;
+    void (*sio_free)(struct sio__io *x);
     uv_signal_t sigint, sigterm;
     uv_timer_t timer;
     int handles; /* open handles of this struct */
@@ -51,6 +53,7 @@ struct sio_server {
 
 static void destroy(sio_server *io)
 {
+    if (io->sio) io->sio_free(io->sio);
     sio__http_server_free(io->http);
     sio__http_static_free(io->st);
     for (size_t i = 0; i < io->nws_groups; i++) sio__free(io->ws_groups[i]);
@@ -228,6 +231,27 @@ int sio_ws_route(sio_server *io, const char *path, const sio_ws_options *opts)
     }
     io->ws_groups[io->nws_groups++] = g;
     return 0;
+}
+
+struct sio__io *sio__server_io(const sio_server *io)
+{
+    return io->sio;
+}
+
+void sio__server_set_io(sio_server *io, struct sio__io *x, void (*free_fn)(struct sio__io *x))
+{
+    io->sio = x;
+    io->sio_free = free_fn;
+}
+
+const sio_server_options *sio__server_options(const sio_server *io)
+{
+    return &io->opt;
+}
+
+const sio__logger *sio__server_log(const sio_server *io)
+{
+    return &io->log;
 }
 
 int sio__server_on_shutdown(sio_server *io, void (*fn)(void *ud), void *ud)

@@ -1,0 +1,382 @@
+/*
+ * Socket.IO clients: one per Engine.IO session. A client decodes what its session brings
+ * (text packets, and the attachments of binary ones), connects to namespaces, hands each
+ * packet to the socket of its namespace, and closes every socket when the session ends.
+ *
+ * The io object (one per sio_server) is made here too: the Engine.IO server on io.path, the
+ * route, and one timer for the coarse deadlines (connectTimeout, ack timeouts).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/url.h"
+#include "http/http.h"
+#include "sio/io.h"
+#include "sio/server.h"
+
+static void client_free(sio__client *c);
+
+/* ---- the handshake request ---- */
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = sio__malloc(n + 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+
+static int copy_handshake(sio__client *c, sio_http_req *req)
+{
+    c->url = dup_str(sio_http_req_url(req));
+    c->address = dup_str(sio_http_req_remote_addr(req));
+    c->query = dup_str(sio_http_req_query(req));
+    sio__buf b = SIO__BUF_INIT;
+    const char *name, *value;
+    for (size_t i = 0; !sio_http_req_header_at(req, i, &name, &value); i++) {
+        if (sio__buf_append(&b, name, strlen(name) + 1) ||
+            sio__buf_append(&b, value, strlen(value) + 1)) {
+            sio__buf_free(&b);
+            return SIO_ENOMEM;
+        }
+        c->nheaders++;
+    }
+    c->headers = (char *)b.data;
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    c->issued = tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    return c->url && c->address && c->query ? 0 : SIO_ENOMEM;
+}
+
+/* ---- sending ---- */
+
+const sio__sp_options *sio__client_sp(const sio__client *c)
+{
+    return c->version == 4 ? &c->io->sp4 : &c->io->sp5;
+}
+
+int sio__client_send(sio__client *c, const sio__sp_packet *p)
+{
+    if (c->closed) return SIO_ECLOSED;
+    sio__buf b = SIO__BUF_INIT;
+    sio__sp_blob blobs[64];
+    int n = sio__sp_encode(sio__client_sp(c), &b, p, blobs, 64);
+    if (n < 0) {
+        sio__buf_free(&b);
+        return n;
+    }
+    int r = sio__eio_send(c->conn, b.data, b.len, 0);
+    for (int i = 0; i < n && !r; i++) r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len, 1);
+    sio__buf_free(&b);
+    return r;
+}
+
+int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,
+                             size_t nbins)
+{
+    if (c->closed) return SIO_ECLOSED;
+    int r = sio__eio_send_bytes(c->conn, text, 0);
+    for (size_t i = 0; i < nbins && !r; i++) r = sio__eio_send_bytes(c->conn, bins[i], 1);
+    return r;
+}
+
+/* ---- closing ---- */
+
+static void close_sockets(sio__client *c, const char *reason)
+{
+    c->busy++;
+    while (!sio__list_empty(&c->sockets)) {
+        sio_socket *s = sio__container_of(c->sockets.next, sio_socket, client_node);
+        sio__socket_close(s, reason, 0);
+    }
+    c->busy--;
+}
+
+/* Node's client.close(): end the session; every socket gets "forced server close". */
+void sio__client_close(sio__client *c, const char *reason)
+{
+    if (c->closed) return;
+    close_sockets(c, reason);
+    sio__eio_close(c->conn);
+}
+
+void sio__client_socket_gone(sio__client *c, sio_socket *s)
+{
+    sio__list_remove(&s->client_node);
+    sio__list_init(&s->client_node);
+    if (sio__list_empty(&c->sockets) && !c->closed && !sio__list_linked(&c->wait_node)) {
+        /* Back in no namespace: connectTimeout does not apply again (as in Node). */
+    }
+}
+
+/* ---- receiving ---- */
+
+static sio_socket *socket_of(sio__client *c, const char *nsp, size_t len)
+{
+    sio__list *pos;
+    for (pos = c->sockets.next; pos != &c->sockets; pos = pos->next) {
+        sio_socket *s = sio__container_of(pos, sio_socket, client_node);
+        const char *name = s->nsp->name;
+        if (strlen(name) == len && !memcmp(name, nsp, len)) return s;
+    }
+    return NULL;
+}
+
+/* v4 clients name a namespace with a query ("/admin?token=1"): its parameters are the
+ * auth object. */
+static json_t *query_object(const char *q, size_t len)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    const char *end = q + len;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        if (!amp) amp = end;
+        const char *eq = memchr(q, '=', (size_t)(amp - q));
+        const char *kend = eq ? eq : amp;
+        char k[256], v[1024];
+        size_t kl = (size_t)(kend - q), vl = eq ? (size_t)(amp - eq - 1) : 0;
+        if (kl && kl < sizeof(k) && vl < sizeof(v)) {
+            ptrdiff_t dk = sio__url_decode(k, q, kl, 1);
+            ptrdiff_t dv = sio__url_decode(v, eq ? eq + 1 : "", vl, 1);
+            if (dk >= 0 && dv >= 0) {
+                k[dk] = 0;
+                v[dv] = 0;
+                json_object_set_new(o, k, json_string(v));
+            }
+        }
+        q = amp + 1;
+    }
+    return o;
+}
+
+static void connect_nsp(sio__client *c, const char *name, size_t len, json_t *auth)
+{
+    char nbuf[256];
+    if (len >= sizeof(nbuf)) {
+        json_decref(auth);
+        sio__client_close(c, "forced server close");
+        return;
+    }
+    memcpy(nbuf, name, len);
+    nbuf[len] = 0;
+    if (!auth) auth = json_object();
+    sio_namespace *nsp = sio__nsp_find(c->io, nbuf, len, auth);
+    if (!nsp) {
+        json_t *err = c->version == 4 ? json_string("Invalid namespace")
+                                      : json_pack("{ss}", "message", "Invalid namespace");
+        sio__sp_packet p = {
+            .type = SIO__SP_CONNECT_ERROR, .nsp = nbuf, .nsp_len = len, .data = err};
+        sio__client_send(c, &p);
+        json_decref(err);
+        json_decref(auth);
+        return;
+    }
+    sio__nsp_connect(nsp, c, auth);
+}
+
+static void on_packet(sio__client *c, sio__sp_packet *p)
+{
+    sio_socket *s = socket_of(c, p->nsp, p->nsp_len);
+    if (!s && p->type == SIO__SP_CONNECT) {
+        json_t *auth = NULL;
+        if (c->version == 4)
+            auth = p->query ? query_object(p->query, p->query_len) : NULL;
+        else
+            auth = json_incref(p->data);
+        connect_nsp(c, p->nsp, p->nsp_len, auth);
+    } else if (s && p->type != SIO__SP_CONNECT && p->type != SIO__SP_CONNECT_ERROR) {
+        sio__socket_packet(s, p);
+    } else {
+        sio__client_close(c, "forced server close");
+    }
+}
+
+static void eio_message(sio__eio_socket *es, const uint8_t *data, size_t len, int binary, void *ud)
+{
+    sio__client *c = sio__eio_data(es);
+    if (!c || c->closed) return;
+    sio__sp_packet p = {0};
+    int r = binary ? sio__sp_decoder_binary(&c->dec, data, len, &p)
+                   : sio__sp_decoder_text(&c->dec, (const char *)data, len, &p);
+    if (r < 0) {
+        sio__log_debug(c->io->log, "socket.io: %s: parse error (%s)", sio__eio_sid(es),
+                       c->dec.reason ? c->dec.reason : sio_strerror(r));
+        close_sockets(c, "parse error");
+        sio__eio_close(es);
+        return;
+    }
+    if (r == 0) return; /* attachments follow */
+    c->busy++;
+    on_packet(c, &p);
+    sio__sp_packet_clear(&p);
+    if (--c->busy == 0 && c->closed) client_free(c);
+}
+
+static void eio_open(sio__eio_socket *es, sio_http_req *req, void *ud)
+{
+    sio__io *io = ud;
+    sio__client *c = sio__calloc(1, sizeof(*c));
+    if (!c || copy_handshake(c, req)) {
+        if (c) client_free(c);
+        sio__eio_close(es);
+        return;
+    }
+    c->io = io;
+    c->conn = es;
+    c->version = sio__eio_version(es) < 4 ? 4 : 5;
+    sio__sp_decoder_init(&c->dec, sio__client_sp(c));
+    sio__list_init(&c->sockets);
+    sio__list_push_back(&io->clients, &c->node);
+    c->connect_deadline = uv_now(io->loop) + io->opt.connect_timeout_ms;
+    sio__list_push_back(&io->waiting, &c->wait_node);
+    sio__eio_set_data(es, c);
+    /* Protocol v4 clients are in the main namespace from the start. */
+    if (c->version == 4) connect_nsp(c, "/", 1, NULL);
+}
+
+static void eio_close(sio__eio_socket *es, const char *reason, void *ud)
+{
+    sio__client *c = sio__eio_data(es);
+    if (!c) return;
+    sio__eio_set_data(es, NULL);
+    close_sockets(c, reason);
+    c->closed = 1;
+    c->conn = NULL;
+    if (!c->busy) client_free(c);
+}
+
+static void client_free(sio__client *c)
+{
+    if (sio__list_linked(&c->node)) sio__list_remove(&c->node);
+    if (sio__list_linked(&c->wait_node)) sio__list_remove(&c->wait_node);
+    sio__sp_decoder_free(&c->dec);
+    sio__free(c->url);
+    sio__free(c->address);
+    sio__free(c->query);
+    sio__free(c->headers);
+    sio__free(c);
+}
+
+static const sio__eio_callbacks eio_callbacks = {
+    .on_open = eio_open,
+    .on_message = eio_message,
+    .on_close = eio_close,
+};
+
+/* ---- the io ---- */
+
+static void on_timer(uv_timer_t *t)
+{
+    sio__io *io = t->data;
+    uint64_t now = uv_now(io->loop);
+    /* connectTimeout: the waiting list is in deadline order. */
+    while (!sio__list_empty(&io->waiting)) {
+        sio__client *c = sio__container_of(io->waiting.next, sio__client, wait_node);
+        if (now < c->connect_deadline) break;
+        sio__list_remove(&c->wait_node);
+        sio__list_init(&c->wait_node);
+        if (sio__list_empty(&c->sockets) && !c->closed) sio__client_close(c, "forced server close");
+    }
+    sio__list *pos, *tmp;
+    sio__list_foreach_safe(pos, tmp, &io->acks)
+    {
+        sio__socket_expire_acks(sio__container_of(pos, sio_socket, ack_node), now);
+    }
+}
+
+static void on_shutdown(void *ud)
+{
+    sio__io *io = ud;
+    io->closing = 1;
+    sio__list *pos, *tmp;
+    sio__list_foreach_safe(pos, tmp, &io->clients)
+    {
+        sio__client *c = sio__container_of(pos, sio__client, node);
+        close_sockets(c, "server shutting down");
+    }
+    sio__eio_server_close_all(io->eio);
+    uv_timer_stop(&io->timer);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    sio__free(h->data);
+}
+
+static void io_free(struct sio__io *io)
+{
+    on_shutdown(io);
+    while (!sio__list_empty(&io->namespaces))
+        sio__nsp_free(sio__container_of(io->namespaces.next, sio_namespace, node));
+    while (!sio__list_empty(&io->matchers))
+        sio__nsp_free(sio__container_of(io->matchers.next, sio_namespace, node));
+    sio__eio_server_free(io->eio);
+    uv_close((uv_handle_t *)&io->timer, timer_closed);
+}
+
+sio__io *sio__io_get(sio_server *server)
+{
+    sio__io *io = sio__server_io(server);
+    if (io) return io;
+    io = sio__calloc(1, sizeof(*io));
+    if (!io) return NULL;
+    io->server = server;
+    io->loop = sio_server_loop(server);
+    io->log = sio__server_log(server);
+    io->opt = sio__server_options(server)->io;
+    sio_io_options *o = &io->opt;
+    if (!o->path) o->path = "/socket.io/";
+    if (!o->connect_timeout_ms) o->connect_timeout_ms = 45000;
+    sio__list_init(&io->namespaces);
+    sio__list_init(&io->matchers);
+    sio__list_init(&io->clients);
+    sio__list_init(&io->waiting);
+    sio__list_init(&io->acks);
+    io->sp5 = (sio__sp_options){.version = 5};
+    io->sp4 = (sio__sp_options){.version = 4};
+    sio__eio_options eo = {
+        .path = o->path,
+        .ping_interval_ms = o->ping_interval_ms,
+        .ping_timeout_ms = o->ping_timeout_ms,
+        .upgrade_timeout_ms = o->upgrade_timeout_ms,
+        .max_http_buffer_size = o->max_http_buffer_size,
+        .transports = o->transports,
+        .no_upgrades = o->no_upgrades,
+        .allow_eio3 = o->allow_eio3,
+        .cors = o->cors,
+        .cookie = o->cookie,
+        .no_http_compression = o->no_http_compression,
+        .per_message_deflate = o->per_message_deflate,
+        .allow_request = o->allow_request,
+        .allow_request_ud = o->allow_request_ud,
+        .cb = &eio_callbacks,
+        .ud = io,
+    };
+    io->eio = sio__eio_server_new(io->loop, &eo);
+    if (!io->eio) {
+        sio__free(io);
+        return NULL;
+    }
+    int r = sio_http_route(server, sio__eio_path(io->eio), sio__eio_handler, io->eio,
+                           &(sio_http_route_options){
+                               .prefix = 1,
+                               .methods = SIO_HTTP_ANY,
+                               .max_body = sio__eio_max_body(io->eio),
+                           });
+    if (!r) r = sio__server_on_shutdown(server, on_shutdown, io);
+    if (r) {
+        sio__eio_server_free(io->eio);
+        sio__free(io);
+        return NULL;
+    }
+    uint32_t t = o->connect_timeout_ms / 10;
+    io->timer_ms = t < 10 ? 10 : t > 100 ? 100 : t;
+    uv_timer_init(io->loop, &io->timer);
+    io->timer.data = io;
+    uv_timer_start(&io->timer, on_timer, io->timer_ms, io->timer_ms);
+    uv_unref((uv_handle_t *)&io->timer);
+    sio__server_set_io(server, io, io_free);
+    return io;
+}

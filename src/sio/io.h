@@ -1,0 +1,185 @@
+/*
+ * The Socket.IO layer's objects: the io (one per sio_server), clients (one per Engine.IO
+ * session), namespaces and sockets (one per client and namespace). Shared by client.c,
+ * namespace.c, socket.c and broadcast.c; the public face is the Socket.IO part of sio.h.
+ */
+#ifndef SIO_SIO_IO_H
+#define SIO_SIO_IO_H
+
+#include <jansson.h>
+
+#include "adapter/adapter.h"
+#include "base/buf.h"
+#include "base/list.h"
+#include "base/log.h"
+#include "eio/eio.h"
+#include "sio/packet.h"
+#include "sio.h"
+
+typedef struct sio__io sio__io;
+typedef struct sio__client sio__client;
+
+typedef struct sio__handler {
+    char *event; /* NULL: an any-handler */
+    sio_event_cb fn;
+    void *ud;
+    uint8_t once, removed;
+} sio__handler;
+
+typedef struct sio__callback {
+    void (*fn)(void);
+    void *ud;
+} sio__callback;
+
+/* A server→client emit waiting for its ack. */
+typedef struct sio__pending_ack {
+    sio__list node;
+    uint64_t id;
+    uint64_t deadline; /* loop ms; 0: none */
+    sio_ack_cb fn;
+    void *ud;
+    struct sio__bc_ack *group; /* set when part of a broadcast with ack */
+} sio__pending_ack;
+
+struct sio__io {
+    sio_server *server;
+    uv_loop_t *loop;
+    const sio__logger *log;
+    sio_io_options opt;
+    sio__eio_server *eio;
+    sio__sp_options sp5, sp4;
+    sio__list namespaces; /* static and dynamic children */
+    sio__list matchers;   /* dynamic parents */
+    sio__list clients;
+    sio__list waiting; /* clients in no namespace yet, oldest first (connectTimeout) */
+    sio__list acks;    /* sockets with a deadline-bound pending ack */
+    uv_timer_t timer;
+    uint32_t timer_ms;
+    int closing;
+    int handles;
+};
+
+struct sio__client {
+    sio__io *io;
+    sio__eio_socket *conn;
+    sio__list node;      /* io->clients */
+    sio__list wait_node; /* io->waiting while in no namespace */
+    uint64_t connect_deadline;
+    sio__sp_decoder dec;
+    sio__list sockets; /* this client's sockets, one per namespace */
+    int version;       /* Socket.IO protocol: 5, or 4 over EIO3 */
+    int busy;
+    uint8_t closed;
+    /* The handshake request: url, remote address, headers ("name\0value\0" pairs). */
+    char *url;
+    char *address;
+    char *headers;
+    size_t nheaders;
+    int64_t issued;
+    char *query; /* the raw query string of the handshake */
+};
+
+struct sio_namespace {
+    sio__io *io;
+    sio__list node; /* io->namespaces or io->matchers */
+    char *name;
+    sio__adapter *adapter;
+    sio__list sockets;
+    size_t count;
+    sio_namespace *parent; /* a dynamic child's parent */
+    sio_namespace_match_cb match;
+    void *match_ud;
+    void *regex; /* regex_t for sio_of_pattern */
+    struct sio__mw {
+        sio_middleware_cb fn;
+        void *ud;
+    } * mws;
+    size_t nmws;
+    struct sio__conn_cb {
+        sio_connection_cb fn;
+        void *ud;
+    } * conns;
+    size_t nconns;
+};
+
+enum { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_DISCONNECTED };
+
+struct sio_socket {
+    sio_namespace *nsp;
+    sio__client *client;
+    sio__member member; /* member.id points at id */
+    sio__list client_node;
+    sio__list nsp_node;
+    sio__list ack_node; /* io->acks while an ack with a deadline waits */
+    char id[64];        /* 20 characters; protocol v4 ids are "<nsp>#<engine id>" */
+    int state;
+    int busy;
+    int recovered;
+    struct sio_next *next; /* the middleware step in progress */
+    sio__handler *handlers;
+    size_t nhandlers;
+    struct sio__out_cb {
+        sio_outgoing_cb fn;
+        void *ud;
+    } * outs;
+    size_t nouts;
+    struct sio__disc_cb {
+        sio_disconnect_cb fn;
+        void *ud;
+        int before; /* disconnecting */
+    } * discs;
+    size_t ndiscs;
+    sio__list acks; /* sio__pending_ack */
+    uint64_t next_ack;
+    json_t *auth;
+    json_t *data;
+    size_t ud_size;
+    max_align_t ud[]; /* socket_ud_size bytes */
+};
+
+struct sio_event {
+    sio_socket *s;
+    char *name;
+    json_t *args; /* without the name */
+    uint64_t id;
+    uint8_t has_id, acked, kept;
+    int refs;
+};
+
+/* client.c */
+sio__io *sio__io_get(sio_server *server);
+/* Send a packet to one client: encoded with the client's options. */
+int sio__client_send(sio__client *c, const sio__sp_packet *p);
+/* Send an already encoded packet (text and attachments as shared blocks). */
+int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,
+                             size_t nbins);
+void sio__client_close(sio__client *c, const char *reason);
+void sio__client_socket_gone(sio__client *c, sio_socket *s);
+const sio__sp_options *sio__client_sp(const sio__client *c);
+
+/* namespace.c */
+sio_namespace *sio__nsp_find(sio__io *io, const char *name, size_t len, const json_t *auth);
+void sio__nsp_free(sio_namespace *nsp);
+/* Start a socket's connection to nsp: middlewares, then connect. */
+void sio__nsp_connect(sio_namespace *nsp, sio__client *c, json_t *auth);
+/* A connecting socket went away during its middlewares: later answers are ignored. */
+void sio__nsp_abandon(sio_socket *s);
+/* Run the connection handlers of a socket that just connected. */
+void sio__nsp_connected(sio_socket *s);
+
+/* socket.c */
+sio_socket *sio__socket_new(sio_namespace *nsp, sio__client *c, json_t *auth);
+void sio__socket_connected(sio_socket *s);
+void sio__socket_packet(sio_socket *s, sio__sp_packet *p);
+/* Close: run disconnecting/disconnect with reason, leave every room, release. notify: send
+ * DISCONNECT to the client. */
+void sio__socket_close(sio_socket *s, const char *reason, int notify);
+void sio__socket_release(sio_socket *s);
+void sio__socket_expire_acks(sio_socket *s, uint64_t now);
+/* Encode and send ev/args to one socket (socket.emit). */
+int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ack_cb fn, void *ud,
+                          uint32_t timeout_ms);
+json_t *sio__vpack_args(const char *fmt, va_list ap);
+int sio__reserved_event(const char *name);
+
+#endif

@@ -1,0 +1,747 @@
+/*
+ * Sockets: one client in one namespace. Event handlers (on, once, any), emits with and
+ * without acks, acks to the client's events, rooms through the namespace's adapter, the
+ * handshake data, and the disconnect sequence Node has: "disconnecting" while the rooms
+ * are still visible, then leave them all, then "disconnect".
+ *
+ * Handlers may disconnect the socket; it is freed when no call of ours is on the stack for
+ * it (busy), as the Engine.IO sessions are.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/alloc.h"
+#include "base/id.h"
+#include "base/url.h"
+#include "sio/io.h"
+
+static const char *const reserved[] = {
+    "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
+};
+
+int sio__reserved_event(const char *name)
+{
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (!strcmp(name, reserved[i])) return 1;
+    return 0;
+}
+
+/* ---- binary values ---- */
+
+json_t *sio_binary(const void *data, size_t len)
+{
+    return sio__sp_binary_new(data, len);
+}
+
+int sio_is_binary(const json_t *v)
+{
+    return sio__sp_is_binary(v);
+}
+
+int sio_binary_data(const json_t *v, const void **data, size_t *len)
+{
+    return sio__sp_binary_get(v, data, len);
+}
+
+/* A pack format without its outer brackets gets them; NULL or "" packs no arguments. */
+json_t *sio__vpack_args(const char *fmt, va_list ap)
+{
+    if (!fmt || !*fmt) return json_array();
+    char buf[256];
+    const char *f = fmt;
+    if (fmt[0] != '[') {
+        size_t n = strlen(fmt);
+        if (n + 3 > sizeof(buf)) return NULL;
+        buf[0] = '[';
+        memcpy(buf + 1, fmt, n);
+        buf[n + 1] = ']';
+        buf[n + 2] = 0;
+        f = buf;
+    }
+    json_error_t err;
+    json_t *v = json_vpack_ex(&err, 0, f, ap);
+    if (v && !json_is_array(v)) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- life cycle ---- */
+
+sio_socket *sio__socket_new(sio_namespace *nsp, sio__client *c, json_t *auth)
+{
+    size_t ud = nsp->io->opt.socket_ud_size;
+    sio_socket *s = sio__calloc(1, sizeof(*s) + ud);
+    if (!s) {
+        json_decref(auth);
+        return NULL;
+    }
+    s->nsp = nsp;
+    s->client = c;
+    s->auth = auth;
+    s->ud_size = ud;
+    s->state = SOCK_CONNECTING;
+    s->next_ack = 1;
+    if (c->version == 4) {
+        /* socket.io 2 derives the id from the Engine.IO id. */
+        const char *sid = sio__eio_sid(c->conn);
+        size_t need = strlen(nsp->name) + 1 + strlen(sid) + 1;
+        if (strcmp(nsp->name, "/") && need > sizeof(s->id)) {
+            /* Long namespace names: the id would not fit; refuse the socket. */
+            json_decref(auth);
+            sio__free(s);
+            return NULL;
+        }
+        size_t nl = strlen(nsp->name), sl = strlen(sid), off = 0;
+        if (strcmp(nsp->name, "/")) {
+            memcpy(s->id, nsp->name, nl);
+            s->id[nl] = '#';
+            off = nl + 1;
+        }
+        memcpy(s->id + off, sid, sl + 1);
+    } else if (sio__base64id(s->id)) {
+        json_decref(auth);
+        sio__free(s);
+        return NULL;
+    }
+    s->member.id = s->id;
+    sio__list_init(&s->nsp_node);
+    sio__list_init(&s->ack_node);
+    sio__list_init(&s->acks);
+    sio__list_push_back(&c->sockets, &s->client_node);
+    return s;
+}
+
+static void free_socket(sio_socket *s)
+{
+    for (size_t i = 0; i < s->nhandlers; i++) sio__free(s->handlers[i].event);
+    sio__free(s->handlers);
+    sio__free(s->outs);
+    sio__free(s->discs);
+    json_decref(s->auth);
+    json_decref(s->data);
+    sio__free(s);
+}
+
+void sio__socket_release(sio_socket *s)
+{
+    if (--s->busy == 0 && s->state == SOCK_DISCONNECTED) free_socket(s);
+}
+
+void sio__socket_connected(sio_socket *s)
+{
+    sio__client *c = s->client;
+    sio_namespace *nsp = s->nsp;
+    if (nsp->adapter->ops->add(nsp->adapter, &s->member)) {
+        sio__socket_close(s, "forced server close", 0);
+        return;
+    }
+    s->state = SOCK_CONNECTED;
+    sio__list_push_back(&nsp->sockets, &s->nsp_node);
+    nsp->count++;
+    if (sio__list_linked(&c->wait_node)) {
+        sio__list_remove(&c->wait_node);
+        sio__list_init(&c->wait_node);
+    }
+    json_t *data = c->version == 4 ? NULL : json_pack("{ss}", "sid", s->id);
+    sio__sp_packet p = {
+        .type = SIO__SP_CONNECT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = data};
+    sio__client_send(c, &p);
+    json_decref(data);
+    s->busy++;
+    sio__nsp_connected(s);
+    sio__socket_release(s);
+}
+
+static void fail_acks(sio_socket *s, int err)
+{
+    while (!sio__list_empty(&s->acks)) {
+        sio__pending_ack *a = sio__container_of(s->acks.next, sio__pending_ack, node);
+        sio__list_remove(&a->node);
+        if (a->fn) a->fn(s, err, NULL, a->ud);
+        sio__free(a);
+    }
+    if (sio__list_linked(&s->ack_node)) {
+        sio__list_remove(&s->ack_node);
+        sio__list_init(&s->ack_node);
+    }
+}
+
+static void run_disconnect(sio_socket *s, const char *reason, int before)
+{
+    for (size_t i = 0; i < s->ndiscs; i++)
+        if (s->discs[i].before == before) s->discs[i].fn(s, reason, s->discs[i].ud);
+}
+
+void sio__socket_close(sio_socket *s, const char *reason, int notify)
+{
+    if (s->state == SOCK_DISCONNECTED) return;
+    sio__client *c = s->client;
+    s->busy++;
+    if (s->state == SOCK_CONNECTING) {
+        sio__nsp_abandon(s);
+        s->state = SOCK_DISCONNECTED;
+        sio__client_socket_gone(c, s);
+        sio__socket_release(s);
+        return;
+    }
+    /* "disconnecting": still in its rooms. */
+    run_disconnect(s, reason, 1);
+    if (s->state == SOCK_DISCONNECTED) {
+        sio__socket_release(s);
+        return;
+    }
+    s->state = SOCK_DISCONNECTED;
+    sio_namespace *nsp = s->nsp;
+    nsp->adapter->ops->remove(nsp->adapter, &s->member);
+    sio__list_remove(&s->nsp_node);
+    nsp->count--;
+    if (notify) {
+        sio__sp_packet p = {
+            .type = SIO__SP_DISCONNECT, .nsp = nsp->name, .nsp_len = strlen(nsp->name)};
+        sio__client_send(c, &p);
+    }
+    sio__client_socket_gone(c, s);
+    fail_acks(s, SIO_ECLOSED);
+    run_disconnect(s, reason, 0);
+    sio__socket_release(s);
+}
+
+void sio_disconnect(sio_socket *s, int close)
+{
+    if (!s || s->state != SOCK_CONNECTED) return;
+    if (!close) {
+        sio__socket_close(s, "server namespace disconnect", 1);
+        return;
+    }
+    /* Every socket of the client leaves its namespace, then the connection ends. */
+    sio__client *c = s->client;
+    while (!sio__list_empty(&c->sockets)) {
+        sio_socket *o = sio__container_of(c->sockets.next, sio_socket, client_node);
+        sio__socket_close(o, "server namespace disconnect", 1);
+    }
+    sio__client_close(c, "forced server close");
+}
+
+/* ---- handlers ---- */
+
+static int add_handler(sio_socket *s, const char *event, sio_event_cb fn, void *ud, int once,
+                       int prepend)
+{
+    if (!s || !fn) return SIO_EINVAL;
+    char *name = NULL;
+    if (event) {
+        size_t n = strlen(event);
+        if (!(name = sio__malloc(n + 1))) return SIO_ENOMEM;
+        memcpy(name, event, n + 1);
+    }
+    sio__handler *h = sio__reallocarray(s->handlers, s->nhandlers + 1, sizeof(*h));
+    if (!h) {
+        sio__free(name);
+        return SIO_ENOMEM;
+    }
+    s->handlers = h;
+    sio__handler nh = {name, fn, ud, (uint8_t)once, 0};
+    if (prepend) {
+        memmove(h + 1, h, s->nhandlers * sizeof(*h));
+        h[0] = nh;
+    } else {
+        h[s->nhandlers] = nh;
+    }
+    s->nhandlers++;
+    return 0;
+}
+
+int sio_on(sio_socket *s, const char *event, sio_event_cb fn, void *ud)
+{
+    return event ? add_handler(s, event, fn, ud, 0, 0) : SIO_EINVAL;
+}
+
+int sio_once(sio_socket *s, const char *event, sio_event_cb fn, void *ud)
+{
+    return event ? add_handler(s, event, fn, ud, 1, 0) : SIO_EINVAL;
+}
+
+int sio_on_any(sio_socket *s, sio_event_cb fn, void *ud)
+{
+    return add_handler(s, NULL, fn, ud, 0, 0);
+}
+
+int sio_prepend_any(sio_socket *s, sio_event_cb fn, void *ud)
+{
+    return add_handler(s, NULL, fn, ud, 0, 1);
+}
+
+static void remove_handlers(sio_socket *s, const char *event, int any, sio_event_cb fn)
+{
+    for (size_t i = 0; i < s->nhandlers; i++) {
+        sio__handler *h = &s->handlers[i];
+        int match = any ? !h->event : h->event && !strcmp(h->event, event);
+        if (match && (!fn || h->fn == fn)) h->removed = 1;
+    }
+}
+
+/* Drop removed handlers, when no dispatch is walking the array. */
+static void compact_handlers(sio_socket *s)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < s->nhandlers; i++) {
+        if (s->handlers[i].removed)
+            sio__free(s->handlers[i].event);
+        else
+            s->handlers[j++] = s->handlers[i];
+    }
+    s->nhandlers = j;
+}
+
+void sio_off(sio_socket *s, const char *event, sio_event_cb fn)
+{
+    if (!s || !event) return;
+    remove_handlers(s, event, 0, fn);
+    if (!s->busy) compact_handlers(s);
+}
+
+void sio_off_any(sio_socket *s, sio_event_cb fn)
+{
+    if (!s) return;
+    remove_handlers(s, NULL, 1, fn);
+    if (!s->busy) compact_handlers(s);
+}
+
+int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud)
+{
+    if (!s || !fn) return SIO_EINVAL;
+    struct sio__out_cb *o = sio__reallocarray(s->outs, s->nouts + 1, sizeof(*o));
+    if (!o) return SIO_ENOMEM;
+    s->outs = o;
+    o[s->nouts++] = (struct sio__out_cb){fn, ud};
+    return 0;
+}
+
+void sio_off_any_outgoing(sio_socket *s, sio_outgoing_cb fn)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < s->nouts; i++)
+        if (fn && s->outs[i].fn != fn) s->outs[j++] = s->outs[i];
+    s->nouts = j;
+}
+
+static int add_disc(sio_socket *s, sio_disconnect_cb fn, void *ud, int before)
+{
+    if (!s || !fn) return SIO_EINVAL;
+    struct sio__disc_cb *d = sio__reallocarray(s->discs, s->ndiscs + 1, sizeof(*d));
+    if (!d) return SIO_ENOMEM;
+    s->discs = d;
+    d[s->ndiscs++] = (struct sio__disc_cb){fn, ud, before};
+    return 0;
+}
+
+int sio_on_disconnecting(sio_socket *s, sio_disconnect_cb fn, void *ud)
+{
+    return add_disc(s, fn, ud, 1);
+}
+
+int sio_on_disconnect(sio_socket *s, sio_disconnect_cb fn, void *ud)
+{
+    return add_disc(s, fn, ud, 0);
+}
+
+/* ---- events from the client ---- */
+
+const char *sio_event_name(const sio_event *ev)
+{
+    return ev->name;
+}
+
+json_t *sio_event_args(const sio_event *ev)
+{
+    return ev->args;
+}
+
+int sio_event_unpack(const sio_event *ev, const char *fmt, ...)
+{
+    if (!ev || !fmt) return SIO_EINVAL;
+    char buf[256];
+    const char *f = fmt;
+    if (fmt[0] != '[') {
+        size_t n = strlen(fmt);
+        if (n + 4 > sizeof(buf)) return SIO_EINVAL;
+        buf[0] = '[';
+        memcpy(buf + 1, fmt, n);
+        buf[n + 1] = ']';
+        buf[n + 2] = 0;
+        f = buf;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    json_error_t err;
+    int r = json_vunpack_ex(ev->args, &err, 0, f, ap);
+    va_end(ap);
+    return r ? SIO_EINVAL : 0;
+}
+
+int sio_event_wants_ack(const sio_event *ev)
+{
+    return ev->has_id && !ev->acked;
+}
+
+int sio_ack(sio_event *ev, const char *fmt, ...)
+{
+    if (!ev || !ev->has_id || ev->acked) return SIO_ESTATE;
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *args = sio__vpack_args(fmt, ap);
+    va_end(ap);
+    if (!args) return SIO_EINVAL;
+    int r = sio_ack_array(ev, args);
+    json_decref(args);
+    return r;
+}
+
+int sio_ack_array(sio_event *ev, json_t *args)
+{
+    if (!ev || !ev->has_id || ev->acked) return SIO_ESTATE;
+    if (!json_is_array(args)) return SIO_EINVAL;
+    sio_socket *s = ev->s;
+    if (!s || s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    ev->acked = 1;
+    sio__sp_packet p = {.type = SIO__SP_ACK,
+                        .has_id = 1,
+                        .id = ev->id,
+                        .nsp = s->nsp->name,
+                        .nsp_len = strlen(s->nsp->name),
+                        .data = args};
+    return sio__client_send(s->client, &p);
+}
+
+sio_event *sio_event_keep(sio_event *ev)
+{
+    ev->refs++;
+    if (ev->s) ev->s->busy++;
+    return ev;
+}
+
+static void event_free(sio_event *ev)
+{
+    sio__free(ev->name);
+    json_decref(ev->args);
+    sio__free(ev);
+}
+
+void sio_event_release(sio_event *ev)
+{
+    if (!ev) return;
+    sio_socket *s = ev->s;
+    if (--ev->refs == 0) event_free(ev);
+    if (s) sio__socket_release(s);
+}
+
+static void dispatch_event(sio_socket *s, sio__sp_packet *p)
+{
+    json_t *data = p->data;
+    json_t *first = json_array_get(data, 0);
+    char num[32];
+    const char *name;
+    if (json_is_string(first)) {
+        name = json_string_value(first);
+    } else {
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
+        if (json_is_real(first)) sio__sp_format_double(json_real_value(first), num);
+        name = num;
+    }
+    sio_event *ev = sio__calloc(1, sizeof(*ev));
+    size_t nlen = strlen(name);
+    if (!ev || !(ev->name = sio__malloc(nlen + 1)) || !(ev->args = json_array())) {
+        if (ev) event_free(ev);
+        return;
+    }
+    memcpy(ev->name, name, nlen + 1);
+    for (size_t i = 1; i < json_array_size(data); i++)
+        json_array_append(ev->args, json_array_get(data, i));
+    ev->s = s;
+    ev->id = p->id;
+    ev->has_id = p->has_id;
+    ev->refs = 1;
+    s->busy++;
+    size_t n = s->nhandlers;
+    /* Any-handlers first, then the event's own, as Node's onAny listeners run first. */
+    for (int pass = 0; pass < 2 && s->state == SOCK_CONNECTED; pass++) {
+        for (size_t i = 0; i < n && s->state == SOCK_CONNECTED; i++) {
+            sio__handler *h = &s->handlers[i];
+            if (h->removed) continue;
+            if (pass == 0 ? h->event != NULL : !h->event || strcmp(h->event, ev->name)) continue;
+            if (h->once) h->removed = 1;
+            sio_event_cb fn = h->fn;
+            void *ud = h->ud;
+            fn(s, ev, ud);
+        }
+    }
+    if (s->busy == 1) compact_handlers(s);
+    if (--ev->refs == 0)
+        event_free(ev);
+    else
+        ev->s = s; /* kept: the socket stays busy through the kept event */
+    sio__socket_release(s);
+}
+
+static void on_ack(sio_socket *s, sio__sp_packet *p)
+{
+    for (sio__list *pos = s->acks.next; pos != &s->acks; pos = pos->next) {
+        sio__pending_ack *a = sio__container_of(pos, sio__pending_ack, node);
+        if (a->id != p->id) continue;
+        sio__list_remove(&a->node);
+        s->busy++;
+        if (a->fn) a->fn(s, 0, p->data, a->ud);
+        sio__free(a);
+        sio__socket_release(s);
+        return;
+    }
+}
+
+void sio__socket_packet(sio_socket *s, sio__sp_packet *p)
+{
+    if (s->state != SOCK_CONNECTED) {
+        sio__client_close(s->client, "forced server close");
+        return;
+    }
+    switch (p->type) {
+    case SIO__SP_EVENT:
+    case SIO__SP_BINARY_EVENT:
+        dispatch_event(s, p);
+        break;
+    case SIO__SP_ACK:
+    case SIO__SP_BINARY_ACK:
+        if (p->has_id) on_ack(s, p);
+        break;
+    case SIO__SP_DISCONNECT:
+        sio__socket_close(s, "client namespace disconnect", 0);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- emitting ---- */
+
+void sio__socket_expire_acks(sio_socket *s, uint64_t now)
+{
+    int left = 0;
+    s->busy++;
+    sio__list *pos, *tmp;
+    sio__list_foreach_safe(pos, tmp, &s->acks)
+    {
+        sio__pending_ack *a = sio__container_of(pos, sio__pending_ack, node);
+        if (!a->deadline) continue;
+        if (a->deadline > now) {
+            left = 1;
+            continue;
+        }
+        sio__list_remove(&a->node);
+        if (a->fn) a->fn(s, SIO_ETIMEDOUT, NULL, a->ud);
+        sio__free(a);
+    }
+    if (!left && sio__list_linked(&s->ack_node)) {
+        sio__list_remove(&s->ack_node);
+        sio__list_init(&s->ack_node);
+    }
+    sio__socket_release(s);
+}
+
+int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ack_cb fn, void *ud,
+                          uint32_t timeout_ms)
+{
+    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    if (sio__reserved_event(event)) return SIO_EINVAL;
+    json_t *data = json_array();
+    if (!data || json_array_append_new(data, json_string(event)) || json_array_extend(data, args)) {
+        json_decref(data);
+        return SIO_ENOMEM;
+    }
+    for (size_t i = 0; i < s->nouts; i++) s->outs[i].fn(s, event, args, s->outs[i].ud);
+    sio__sp_packet p = {
+        .type = SIO__SP_EVENT, .nsp = s->nsp->name, .nsp_len = strlen(s->nsp->name), .data = data};
+    sio__pending_ack *a = NULL;
+    if (fn) {
+        if (!(a = sio__calloc(1, sizeof(*a)))) {
+            json_decref(data);
+            return SIO_ENOMEM;
+        }
+        a->id = s->next_ack++;
+        a->fn = fn;
+        a->ud = ud;
+        p.has_id = 1;
+        p.id = a->id;
+    }
+    int r = sio__client_send(s->client, &p);
+    json_decref(data);
+    if (a) {
+        if (r) {
+            sio__free(a);
+            return r;
+        }
+        sio__list_push_back(&s->acks, &a->node);
+        if (timeout_ms) {
+            a->deadline = uv_now(s->nsp->io->loop) + timeout_ms;
+            if (!sio__list_linked(&s->ack_node))
+                sio__list_push_back(&s->nsp->io->acks, &s->ack_node);
+        }
+    }
+    return r;
+}
+
+int sio_emit(sio_socket *s, const char *event, const char *fmt, ...)
+{
+    if (!s || !event) return SIO_EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *args = sio__vpack_args(fmt, ap);
+    va_end(ap);
+    if (!args) return SIO_EINVAL;
+    int r = sio__socket_emit_json(s, event, args, NULL, NULL, 0);
+    json_decref(args);
+    return r;
+}
+
+int sio_emit_array(sio_socket *s, const char *event, json_t *args)
+{
+    if (!s || !event || !json_is_array(args)) return SIO_EINVAL;
+    return sio__socket_emit_json(s, event, args, NULL, NULL, 0);
+}
+
+int sio_emit_ack_array(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud,
+                       const char *event, json_t *args)
+{
+    if (!s || !event || !fn || !json_is_array(args)) return SIO_EINVAL;
+    return sio__socket_emit_json(s, event, args, fn, ud, timeout_ms);
+}
+
+int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, const char *event,
+                 const char *fmt, ...)
+{
+    if (!s || !event || !fn) return SIO_EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *args = sio__vpack_args(fmt, ap);
+    va_end(ap);
+    if (!args) return SIO_EINVAL;
+    int r = sio__socket_emit_json(s, event, args, fn, ud, timeout_ms);
+    json_decref(args);
+    return r;
+}
+
+/* ---- rooms ---- */
+
+int sio_join(sio_socket *s, const char *room)
+{
+    if (!s || !room) return SIO_EINVAL;
+    if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
+    return s->nsp->adapter->ops->join(s->nsp->adapter, &s->member, room);
+}
+
+void sio_leave(sio_socket *s, const char *room)
+{
+    if (!s || !room || s->state != SOCK_CONNECTED) return;
+    s->nsp->adapter->ops->leave(s->nsp->adapter, &s->member, room);
+}
+
+int sio_socket_in(const sio_socket *s, const char *room)
+{
+    return s && room && s->state == SOCK_CONNECTED &&
+           s->nsp->adapter->ops->in_room(s->nsp->adapter, &s->member, room);
+}
+
+void sio_socket_rooms(const sio_socket *s, int (*fn)(const char *room, void *ud), void *ud)
+{
+    if (s && fn && s->state == SOCK_CONNECTED)
+        s->nsp->adapter->ops->rooms_of(s->nsp->adapter, &s->member, fn, ud);
+}
+
+/* ---- accessors ---- */
+
+const char *sio_socket_id(const sio_socket *s)
+{
+    return s->id;
+}
+
+sio_namespace *sio_socket_namespace(const sio_socket *s)
+{
+    return s->nsp;
+}
+
+sio_server *sio_socket_server(const sio_socket *s)
+{
+    return s->nsp->io->server;
+}
+
+int sio_socket_connected(const sio_socket *s)
+{
+    return s->state == SOCK_CONNECTED;
+}
+
+int sio_socket_recovered(const sio_socket *s)
+{
+    return s->recovered;
+}
+
+void *sio_socket_ud(sio_socket *s)
+{
+    return s->ud_size ? (void *)s->ud : NULL;
+}
+
+json_t *sio_socket_data(sio_socket *s)
+{
+    if (!s->data) s->data = json_object();
+    return s->data;
+}
+
+const json_t *sio_socket_auth(const sio_socket *s)
+{
+    return s->auth;
+}
+
+const char *sio_socket_header(const sio_socket *s, const char *name)
+{
+    const sio__client *c = s->client;
+    const char *p = c->headers;
+    for (size_t i = 0; p && i < c->nheaders; i++) {
+        const char *value = p + strlen(p) + 1;
+        if (!strcasecmp(p, name)) return value;
+        p = value + strlen(value) + 1;
+    }
+    return NULL;
+}
+
+int sio_socket_query(const sio_socket *s, const char *name, char *out, size_t outlen)
+{
+    const char *q = s->client->query;
+    return sio__query_get(q, strlen(q), name, out, outlen);
+}
+
+const char *sio_socket_url(const sio_socket *s)
+{
+    return s->client->url;
+}
+
+const char *sio_socket_address(const sio_socket *s)
+{
+    return s->client->address;
+}
+
+int64_t sio_socket_issued(const sio_socket *s)
+{
+    return s->client->issued;
+}
+
+int sio_socket_secure(const sio_socket *s)
+{
+    (void)s;
+    return 0;
+}
+
+int sio_socket_transport(const sio_socket *s)
+{
+    return s->client->conn ? sio__eio_transport(s->client->conn) : 0;
+}
