@@ -74,6 +74,10 @@ int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int binary);
 int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int binary);
 /* Close the session from this side ("forced close"): what is queued is sent first. */
 void sio__eio_close(sio__eio_socket *s);
+/* Whether a packet sent now leaves at once (engine.io's transport.writable): a GET is
+ * parked with nothing queued, or the WebSocket has nothing waiting. Volatile packets are
+ * dropped when it is not. */
+int sio__eio_writable(const sio__eio_socket *s);
 const char *sio__eio_sid(const sio__eio_socket *s);
 int sio__eio_version(const sio__eio_socket *s);
 int sio__eio_transport(const sio__eio_socket *s);

@@ -1124,6 +1124,13 @@ void sio__eio_server_free(sio__eio_server *srv)
     uv_close((uv_handle_t *)&srv->flusher, free_after_close);
 }
 
+int sio__eio_writable(const sio__eio_socket *s)
+{
+    if (s->state != S_OPEN) return 0;
+    if (s->transport == SIO__EIO_WEBSOCKET) return s->ws && sio_ws_buffered(s->ws) == 0;
+    return s->get && s->nq == 0;
+}
+
 const char *sio__eio_sid(const sio__eio_socket *s)
 {
     return s->sid;

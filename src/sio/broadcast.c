@@ -125,6 +125,7 @@ static sio_broadcast *take(sio_broadcast *b)
 /* ---- emit ---- */
 
 typedef struct emit_ctx {
+    int is_volatile;
     const char *event;
     json_t *args;
     sio__bytes *text;
@@ -137,6 +138,8 @@ static int deliver(sio__member *m, void *ud)
     emit_ctx *e = ud;
     sio_socket *s = socket_of(m);
     if (s->state != SOCK_CONNECTED) return 0;
+    /* A volatile packet is dropped for a client that could not take it at once. */
+    if (e->is_volatile && (!s->client->conn || !sio__eio_writable(s->client->conn))) return 0;
     for (size_t i = 0; i < s->nouts; i++) s->outs[i].fn(s, e->event, e->args, s->outs[i].ud);
     sio__client_send_encoded(s->client, e->text, e->bins, e->nbins);
     return 0;
@@ -156,12 +159,19 @@ static int emit_json(sio_broadcast *b, const char *event, json_t *args)
 {
     json_t *data = event_data(event, args);
     if (!data) return SIO_ENOMEM;
+    if (b->nsp->recovery && !b->is_volatile &&
+        sio__recovery_keep(b->nsp->recovery, uv_now(b->nsp->io->loop), data,
+                           (const char *const *)b->rooms, b->nrooms, (const char *const *)b->except,
+                           b->nexcept)) {
+        json_decref(data);
+        return SIO_ENOMEM;
+    }
     sio__sp_packet p = {
         .type = SIO__SP_EVENT, .nsp = b->nsp->name, .nsp_len = strlen(b->nsp->name), .data = data};
     sio__buf buf = SIO__BUF_INIT;
     sio__sp_blob blobs[16];
     int n = sio__sp_encode(&b->nsp->io->sp5, &buf, &p, blobs, 16);
-    emit_ctx e = {.event = event, .args = args};
+    emit_ctx e = {.is_volatile = b->is_volatile, .event = event, .args = args};
     int r = n < 0 ? n : 0;
     if (!r && !(e.text = sio__bytes_copy(buf.data, buf.len))) r = SIO_ENOMEM;
     for (int i = 0; !r && i < n; i++, e.nbins++)

@@ -18,6 +18,7 @@
 
 typedef struct sio__io sio__io;
 typedef struct sio__client sio__client;
+typedef struct sio__recovery sio__recovery;
 
 typedef struct sio__handler {
     char *event; /* NULL: an any-handler */
@@ -84,6 +85,7 @@ struct sio_namespace {
     sio__list node; /* io->namespaces or io->matchers */
     char *name;
     sio__adapter *adapter;
+    sio__recovery *recovery; /* connection state recovery, when on */
     sio__list sockets;
     size_t count;
     sio_namespace *parent; /* a dynamic child's parent */
@@ -115,6 +117,9 @@ struct sio_socket {
     int state;
     int busy;
     int recovered;
+    char pid[24];          /* the private session id, with recovery on */
+    json_t *restore_rooms; /* a recovered socket's rooms, joined on connect */
+    json_t *missed;        /* and the events it missed, sent before its CONNECT reply */
     struct sio_next *next; /* the middleware step in progress */
     sio__handler *handlers;
     size_t nhandlers;
@@ -166,6 +171,17 @@ void sio__nsp_connect(sio_namespace *nsp, sio__client *c, json_t *auth);
 void sio__nsp_abandon(sio_socket *s);
 /* Run the connection handlers of a socket that just connected. */
 void sio__nsp_connected(sio_socket *s);
+
+/* recovery.c */
+sio__recovery *sio__recovery_new(uint32_t max_ms);
+void sio__recovery_free(sio__recovery *r);
+/* Append an offset to data (an event array) and keep it with its rooms. */
+int sio__recovery_keep(sio__recovery *r, uint64_t now, json_t *data, const char *const *rooms,
+                       size_t nrooms, const char *const *except, size_t nexcept);
+/* Keep the session of a socket that disconnects for a recoverable reason. */
+void sio__recovery_persist(sio__recovery *r, uint64_t now, sio_socket *s, const char *reason);
+/* Restore s from auth {pid, offset}: 1 when recovered (id, data, rooms and missed set). */
+int sio__recovery_restore(sio__recovery *r, uint64_t now, sio_socket *s, const json_t *auth);
 
 /* socket.c */
 sio_socket *sio__socket_new(sio_namespace *nsp, sio__client *c, json_t *auth);

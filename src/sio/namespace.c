@@ -7,12 +7,15 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/id.h"
 #include "sio/io.h"
 
 struct sio_next {
     sio_socket *s; /* NULL once the socket is gone */
     size_t step;
 };
+
+static void sio__nsp_free_parts(sio_namespace *nsp);
 
 static sio_namespace *nsp_new(sio__io *io, const char *name, size_t len)
 {
@@ -30,13 +33,18 @@ static sio_namespace *nsp_new(sio__io *io, const char *name, size_t len)
     memcpy(nsp->name, name, len);
     nsp->name[len] = 0;
     sio__list_init(&nsp->sockets);
+    uint32_t keep = io->opt.recovery_max_disconnection_ms;
+    if (keep && !(nsp->recovery = sio__recovery_new(keep))) {
+        sio__nsp_free_parts(nsp);
+        return NULL;
+    }
     return nsp;
 }
 
-void sio__nsp_free(sio_namespace *nsp)
+static void sio__nsp_free_parts(sio_namespace *nsp)
 {
-    sio__list_remove(&nsp->node);
     if (nsp->adapter) nsp->adapter->ops->free(nsp->adapter);
+    sio__recovery_free(nsp->recovery);
     if (nsp->regex) {
         regfree(nsp->regex);
         sio__free(nsp->regex);
@@ -45,6 +53,12 @@ void sio__nsp_free(sio_namespace *nsp)
     sio__free(nsp->conns);
     sio__free(nsp->name);
     sio__free(nsp);
+}
+
+void sio__nsp_free(sio_namespace *nsp)
+{
+    sio__list_remove(&nsp->node);
+    sio__nsp_free_parts(nsp);
 }
 
 static sio_namespace *find_static(sio__io *io, const char *name, size_t len)
@@ -184,6 +198,17 @@ void sio__nsp_connect(sio_namespace *nsp, sio__client *c, json_t *auth)
 {
     sio_socket *s = sio__socket_new(nsp, c, auth);
     if (!s) return;
+    if (nsp->recovery && c->version == 5) {
+        uint64_t now = uv_now(nsp->io->loop);
+        if (!sio__recovery_restore(nsp->recovery, now, s, s->auth) && sio__base64id(s->pid)) {
+            sio__socket_close(s, "forced server close", 0);
+            return;
+        }
+        if (s->recovered && !nsp->io->opt.recovery_run_middlewares) {
+            sio__socket_connected(s);
+            return;
+        }
+    }
     struct sio_next *next = sio__calloc(1, sizeof(*next));
     if (!next) {
         sio__socket_close(s, "forced server close", 0);

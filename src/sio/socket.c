@@ -123,6 +123,8 @@ static void free_socket(sio_socket *s)
     sio__free(s->discs);
     json_decref(s->auth);
     json_decref(s->data);
+    json_decref(s->restore_rooms);
+    json_decref(s->missed);
     sio__free(s);
 }
 
@@ -146,7 +148,28 @@ void sio__socket_connected(sio_socket *s)
         sio__list_remove(&c->wait_node);
         sio__list_init(&c->wait_node);
     }
-    json_t *data = c->version == 4 ? NULL : json_pack("{ss}", "sid", s->id);
+    if (s->restore_rooms) {
+        size_t i;
+        json_t *room;
+        json_array_foreach(s->restore_rooms, i, room)
+            nsp->adapter->ops->join(nsp->adapter, &s->member, json_string_value(room));
+    }
+    if (s->missed) {
+        /* What the client missed goes before the CONNECT reply, as in Node. */
+        size_t i;
+        json_t *ev;
+        json_array_foreach(s->missed, i, ev)
+        {
+            sio__sp_packet m = {
+                .type = SIO__SP_EVENT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = ev};
+            sio__client_send(c, &m);
+        }
+        json_decref(s->missed);
+        s->missed = NULL;
+    }
+    json_t *data = c->version == 4 ? NULL
+                   : s->pid[0]     ? json_pack("{ssss}", "sid", s->id, "pid", s->pid)
+                                   : json_pack("{ss}", "sid", s->id);
     sio__sp_packet p = {
         .type = SIO__SP_CONNECT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = data};
     sio__client_send(c, &p);
@@ -194,8 +217,9 @@ void sio__socket_close(sio_socket *s, const char *reason, int notify)
         sio__socket_release(s);
         return;
     }
-    s->state = SOCK_DISCONNECTED;
     sio_namespace *nsp = s->nsp;
+    if (nsp->recovery) sio__recovery_persist(nsp->recovery, uv_now(nsp->io->loop), s, reason);
+    s->state = SOCK_DISCONNECTED;
     nsp->adapter->ops->remove(nsp->adapter, &s->member);
     sio__list_remove(&s->nsp_node);
     nsp->count--;
@@ -561,6 +585,15 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
         return SIO_ENOMEM;
     }
     for (size_t i = 0; i < s->nouts; i++) s->outs[i].fn(s, event, args, s->outs[i].ud);
+    if (s->nsp->recovery && !fn) {
+        /* Kept for recovery like a broadcast to the socket's own room. */
+        const char *room = s->id;
+        if (sio__recovery_keep(s->nsp->recovery, uv_now(s->nsp->io->loop), data, &room, 1, NULL,
+                               0)) {
+            json_decref(data);
+            return SIO_ENOMEM;
+        }
+    }
     sio__sp_packet p = {
         .type = SIO__SP_EVENT, .nsp = s->nsp->name, .nsp_len = strlen(s->nsp->name), .data = data};
     sio__pending_ack *a = NULL;
