@@ -145,6 +145,9 @@ typedef struct sio_io_options {
     int per_message_deflate;     /* perMessageDeflate */
     int no_http_compression;     /* httpCompression: false */
     int no_serve_client;         /* serveClient: false */
+    /* Where the browser client's files are (socket.io-client's dist/ directory); NULL: the
+     * one installed in the source tree at build time. */
+    const char *client_dir;
     sio_cors_options cors;
     sio_cookie_options cookie;
     sio_allow_request_cb allow_request;

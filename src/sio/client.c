@@ -313,6 +313,7 @@ static void io_free(struct sio__io *io)
     while (!sio__list_empty(&io->matchers))
         sio__nsp_free(sio__container_of(io->matchers.next, sio_namespace, node));
     sio__eio_server_free(io->eio);
+    sio__client_files_free(io->client_files);
     uv_close((uv_handle_t *)&io->timer, timer_closed);
 }
 
@@ -366,6 +367,9 @@ sio__io *sio__io_get(sio_server *server)
                                .max_body = sio__eio_max_body(io->eio),
                            });
     if (!r) r = sio__server_on_shutdown(server, on_shutdown, io);
+    if (!r && !o->no_serve_client &&
+        !(io->client_files = sio__client_files_new(server, sio__eio_path(io->eio), o->client_dir)))
+        r = SIO_ENOMEM;
     if (r) {
         sio__eio_server_free(io->eio);
         sio__free(io);

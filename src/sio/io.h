@@ -19,6 +19,7 @@
 typedef struct sio__io sio__io;
 typedef struct sio__client sio__client;
 typedef struct sio__recovery sio__recovery;
+typedef struct sio__client_files sio__client_files;
 
 typedef struct sio__handler {
     char *event; /* NULL: an any-handler */
@@ -48,6 +49,7 @@ struct sio__io {
     const sio__logger *log;
     sio_io_options opt;
     sio__eio_server *eio;
+    sio__client_files *client_files; /* serveClient */
     sio__sp_options sp5, sp4;
     sio__list namespaces; /* static and dynamic children */
     sio__list matchers;   /* dynamic parents */
@@ -171,6 +173,10 @@ void sio__nsp_connect(sio_namespace *nsp, sio__client *c, json_t *auth);
 void sio__nsp_abandon(sio_socket *s);
 /* Run the connection handlers of a socket that just connected. */
 void sio__nsp_connected(sio_socket *s);
+
+/* serve_client.c: routes for the browser client's files under path. */
+sio__client_files *sio__client_files_new(sio_server *server, const char *path, const char *dir);
+void sio__client_files_free(sio__client_files *cf);
 
 /* recovery.c */
 sio__recovery *sio__recovery_new(uint32_t max_ms);
