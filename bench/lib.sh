@@ -102,6 +102,16 @@ warn_steal() {
     }'
 }
 
+# warn_others LABEL SERVER_CORE_TICKS CLIENT_CORE_TICKS SECONDS: a note on stderr when
+# other processes used over 5% of the server's or the load generator's core during the
+# window (ticks a load generator counted from /proc/stat less its own and the server's).
+warn_others() {
+    awk -v l="$1" -v s="$2" -v c="$3" -v w="$4" -v hz="$TICK" 'BEGIN {
+        ps = 100 * s / hz / w; pc = 100 * c / hz / w
+        if (ps > 5 || pc > 5) printf "bench: %s: other processes used %.0f%% of the server core and %.0f%% of the load generator core\n", l, ps, pc > "/dev/stderr"
+    }'
+}
+
 rss_kb() {
     awk '/^VmRSS/ {print $2}' "/proc/$1/status"
 }

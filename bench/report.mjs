@@ -13,10 +13,14 @@ const all = fs.readFileSync(input, 'utf8').split('\n').filter(Boolean).map((l) =
 const labels = {
   rps: 'req/s', msg_s: 'msg/s', cpu_s: 'server CPU s', req_per_cpu_s: 'req / CPU-s',
   msg_per_cpu_s: 'msg / CPU-s', us_per_req: 'µs CPU / req', rss_kb: 'RSS KiB',
-  rss_per_conn: 'RSS B / conn',
+  rss_per_conn: 'RSS B / conn', rt_s: 'round trips/s', rt_per_cpu_s: 'round trips / CPU-s',
+  us_per_rt: 'µs CPU / round trip', client_cpu: 'load gen. CPU %', dead: 'sessions lost',
+  sessions: 'sessions', rss_per_session: 'RSS B / session', hold_cpu: 'server CPU % holding',
+  alive: 'sessions echoing',
 };
 // The compared metric: the first of these a record has; true when larger is better.
-const compared = [['req_per_cpu_s', true], ['msg_per_cpu_s', true], ['rss_per_conn', false]];
+const compared = [['req_per_cpu_s', true], ['msg_per_cpu_s', true], ['rt_per_cpu_s', true],
+  ['rss_per_conn', false], ['rss_per_session', false]];
 
 const records = [];
 for (const r of all) {
