@@ -197,6 +197,66 @@ describe('socket.io', () => {
   });
 });
 
+describe('socket.io: rooms and broadcasts (sio-fixture bench)', () => {
+  let srv;
+  before(async () => { srv = await startServer('sio-fixture', ['bench']); });
+  after(async () => {
+    const r = await srv.stop();
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('broadcast excludes the sender; to-room reaches exactly the room, each socket once', async () => {
+    const socks = [];
+    for (let i = 0; i < 6; i++) {
+      const s = io(srv.url, { forceNew: true, reconnection: false,
+        transports: i % 2 ? ['websocket'] : ['polling'] });
+      socks.push(s);
+    }
+    await Promise.all(socks.map((s) => once(s, 'connect')));
+    // Rooms: 0,1,2 in "a"; 2,3 in "b"; 4,5 in none.
+    for (const [i, room] of [[0, 'a'], [1, 'a'], [2, 'a'], [2, 'b'], [3, 'b']]) socks[i].emit('join', room);
+    await sleep(150);
+    const seen = socks.map(() => []);
+    socks.forEach((s, i) => {
+      s.on('broadcast', (p) => seen[i].push(`bc:${p}`));
+      s.on('to-room', (p) => seen[i].push(`room:${p.n}`));
+    });
+    socks[0].emit('broadcast', 'hi');
+    socks[5].emit('to-room', 'a', { n: 1 });
+    socks[5].emit('to-room', 'b', { n: 2 });
+    socks[5].emit('to-room', 'nobody', { n: 3 });
+    await sleep(300);
+    assert.deepEqual(seen.map((l) => l.sort()), [
+      ['room:1'],
+      ['bc:hi', 'room:1'],
+      ['bc:hi', 'room:1', 'room:2'],
+      ['bc:hi', 'room:2'],
+      ['bc:hi'],
+      ['bc:hi'],
+    ]);
+    // A socket that left is no longer reached.
+    socks[1].disconnect();
+    await sleep(100);
+    socks[5].emit('to-room', 'a', { n: 4 });
+    await sleep(200);
+    assert.deepEqual(seen[0].slice(-1), ['room:4']);
+    assert.ok(!seen[1].includes('room:4'));
+    for (const s of socks) s.disconnect();
+  });
+
+  test('echo and echo-ack with binary', async () => {
+    const s = io(srv.url, { forceNew: true, reconnection: false, transports: ['websocket'] });
+    await once(s, 'connect');
+    const back = once(s, 'echo');
+    s.emit('echo', 'x', Buffer.from([7]));
+    const got = await back;
+    assert.equal(got[0], 'x');
+    assert.ok(Buffer.from(got[1]).equals(Buffer.from([7])));
+    assert.equal(await s.emitWithAck('echo-ack', { k: 'v' }).then((r) => r.k), 'v');
+    s.disconnect();
+  });
+});
+
 describe('socket.io: recovery and shutdown', () => {
   test('connection state recovery after a dropped transport', async () => {
     const srv = await startServer('sio-fixture', ['sio', '--recovery', '5000']);
