@@ -185,6 +185,47 @@ describe('socket.io', () => {
     c.ws.close();
   });
 
+  test('middleware: asynchronous refusal with data, and acceptance', async () => {
+    const no = connect('/private', { transports: ['websocket'], auth: { token: 'wrong' } });
+    const [err] = await once(no, 'connect_error');
+    assert.equal(err.message, 'unauthorized');
+    assert.deepEqual(err.data, { code: 401 });
+    const yes = connect('/private', { transports: ['websocket'], auth: { token: 'secret' } });
+    assert.deepEqual((await once(yes, 'auth'))[0], { token: 'secret' });
+    assert.equal(await yes.emitWithAck('message-with-ack', 'in'), 'in');
+    yes.disconnect();
+  });
+
+  test('dynamic namespaces by pattern', async () => {
+    const s = connect('/dyn-42', { transports: ['websocket'] });
+    await once(s, 'auth');
+    assert.equal(await s.emitWithAck('message-with-ack', 'dyn'), 'dyn');
+    const bad = connect('/dyn-x', { transports: ['websocket'] });
+    assert.equal((await once(bad, 'connect_error'))[0].message, 'Invalid namespace');
+    s.disconnect();
+  });
+
+  test('broadcast with acks: answers collected, timeout reported with what came', async () => {
+    const a = connect('/custom', { transports: ['websocket'] });
+    const b = connect('/custom', { transports: ['polling'] });
+    const c = connect('/custom', { transports: ['websocket'] });
+    await Promise.all([once(a, 'auth'), once(b, 'auth'), once(c, 'auth')]);
+    a.on('ping-all', (cb) => cb('a'));
+    b.on('ping-all', (cb) => cb('b'));
+    c.on('ping-all', (cb) => cb('c'));
+    const all = await a.timeout(2000).emitWithAck('broadcast-with-ack');
+    assert.equal(all.err, null);
+    assert.deepEqual(all.answers.sort(), ['a', 'b', 'c']);
+    c.off('ping-all');
+    c.on('ping-all', () => {}); /* never answers */
+    const t0 = Date.now();
+    const some = await a.timeout(2000).emitWithAck('broadcast-with-ack');
+    assert.equal(some.err, 'ETIMEDOUT');
+    assert.deepEqual(some.answers.sort(), ['a', 'b']);
+    assert.ok(Date.now() - t0 >= 150, 'waited for the timeout');
+    for (const s of [a, b, c]) s.disconnect();
+  });
+
   test('serveClient: the browser bundle with its ETag', async () => {
     const r = await fetch(`${srv.url}/socket.io/socket.io.min.js`);
     assert.equal(r.status, 200);
