@@ -16,7 +16,7 @@ const labels = {
   rss_per_conn: 'RSS B / conn', rt_s: 'round trips/s', rt_per_cpu_s: 'round trips / CPU-s',
   us_per_rt: 'µs CPU / round trip', client_cpu: 'load gen. CPU %', dead: 'sessions lost',
   sessions: 'sessions', rss_per_session: 'RSS B / session', hold_cpu: 'server CPU % holding',
-  alive: 'sessions echoing',
+  alive: 'sessions echoing', us_per_msg: 'µs CPU / msg', p50_us: 'p50 µs', p99_us: 'p99 µs',
 };
 // The compared metric: the first of these a record has; true when larger is better.
 const compared = [['req_per_cpu_s', true], ['msg_per_cpu_s', true], ['rt_per_cpu_s', true],

@@ -1,0 +1,20 @@
+// The Node.js reference for the Socket.IO case: the `socket.io` package with the handlers
+// of `sio-fixture bench` (default timings, namespace "/"): echo, echo-ack, broadcast (to
+// all but the sender), join, to-room.
+import http from 'node:http';
+import { Server } from 'socket.io';
+
+const args = process.argv.slice(2);
+const i = args.indexOf('--port');
+const port = Number(i >= 0 ? args[i + 1] : 3000);
+const server = http.createServer();
+const io = new Server(server, { allowEIO3: true, cors: { origin: true, credentials: true } });
+io.on('connection', (socket) => {
+  socket.on('echo', (...a) => socket.emit('echo', ...a));
+  socket.on('echo-ack', (...a) => { const ack = a.pop(); ack(...a); });
+  socket.on('broadcast', (p) => socket.broadcast.emit('broadcast', p));
+  socket.on('join', (room) => socket.join(room));
+  socket.on('to-room', (room, p) => io.to(room).emit('to-room', p));
+});
+server.listen(port, '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
