@@ -161,7 +161,7 @@ static void connect_nsp(sio__client *c, const char *name, size_t len, json_t *au
     }
     memcpy(nbuf, name, len);
     nbuf[len] = 0;
-    if (!auth) auth = json_object();
+    if (!auth) auth = json_incref(c->io->empty_auth); /* shared: auth is read-only */
     sio_namespace *nsp = sio__nsp_find(c->io, nbuf, len, auth);
     if (!nsp) {
         json_t *err = c->version == 4 ? json_string("Invalid namespace")
@@ -314,6 +314,7 @@ static void io_free(struct sio__io *io)
         sio__nsp_free(sio__container_of(io->matchers.next, sio_namespace, node));
     sio__eio_server_free(io->eio);
     sio__client_files_free(io->client_files);
+    json_decref(io->empty_auth);
     uv_close((uv_handle_t *)&io->timer, timer_closed);
 }
 
@@ -335,6 +336,10 @@ sio__io *sio__io_get(sio_server *server)
     sio__list_init(&io->clients);
     sio__list_init(&io->waiting);
     sio__list_init(&io->acks);
+    if (!(io->empty_auth = json_object())) {
+        sio__free(io);
+        return NULL;
+    }
     io->sp5 = (sio__sp_options){.version = 5};
     io->sp4 = (sio__sp_options){.version = 4};
     sio__eio_options eo = {
@@ -357,9 +362,15 @@ sio__io *sio__io_get(sio_server *server)
     };
     io->eio = sio__eio_server_new(io->loop, &eo);
     if (!io->eio) {
+        json_decref(io->empty_auth);
         sio__free(io);
         return NULL;
     }
+    uint32_t t = o->connect_timeout_ms / 10;
+    io->timer_ms = t < 10 ? 10 : t > 100 ? 100 : t;
+    uv_timer_init(io->loop, &io->timer);
+    io->timer.data = io;
+    uv_unref((uv_handle_t *)&io->timer);
     int r = sio_http_route(server, sio__eio_path(io->eio), sio__eio_handler, io->eio,
                            &(sio_http_route_options){
                                .prefix = 1,
@@ -371,16 +382,12 @@ sio__io *sio__io_get(sio_server *server)
         !(io->client_files = sio__client_files_new(server, sio__eio_path(io->eio), o->client_dir)))
         r = SIO_ENOMEM;
     if (r) {
-        sio__eio_server_free(io->eio);
-        sio__free(io);
+        /* Out of memory while wiring up: routes or the shutdown hook may already point at
+         * io, so it stays, unusable, until the server is freed. */
+        sio__server_set_io(server, io, io_free);
         return NULL;
     }
-    uint32_t t = o->connect_timeout_ms / 10;
-    io->timer_ms = t < 10 ? 10 : t > 100 ? 100 : t;
-    uv_timer_init(io->loop, &io->timer);
-    io->timer.data = io;
     uv_timer_start(&io->timer, on_timer, io->timer_ms, io->timer_ms);
-    uv_unref((uv_handle_t *)&io->timer);
     sio__server_set_io(server, io, io_free);
     return io;
 }

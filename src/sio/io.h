@@ -50,6 +50,7 @@ struct sio__io {
     sio_io_options opt;
     sio__eio_server *eio;
     sio__client_files *client_files; /* serveClient */
+    json_t *empty_auth;              /* the auth of every CONNECT without a payload */
     sio__sp_options sp5, sp4;
     sio__list namespaces; /* static and dynamic children */
     sio__list matchers;   /* dynamic parents */
