@@ -72,6 +72,12 @@ size_t sio__eio_server_count(const sio__eio_server *srv);
 int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int binary);
 /* The same with a shared block (a broadcast encoded once); takes a reference. */
 int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int binary);
+/*
+ * The same for a message sent to many sessions: frames[0] and frames[1] cache the
+ * WebSocket frame of b for v4 and v3 sessions (start them NULL, unref them when done);
+ * WebSocket sessions then share one frame instead of copying b.
+ */
+int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int binary, sio__bytes *frames[2]);
 /* Close the session from this side ("forced close"): what is queued is sent first. */
 void sio__eio_close(sio__eio_socket *s);
 /* Whether a packet sent now leaves at once (engine.io's transport.writable): a GET is

@@ -32,6 +32,7 @@
 #include "base/list.h"
 #include "eio/eio.h"
 #include "eio/packet.h"
+#include "ws/frame.h"
 #include "ws/ws.h"
 
 #define BUCKETS          4096
@@ -245,6 +246,39 @@ static int send_control(sio__eio_socket *s, int type)
 int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int binary)
 {
     if (s->state != S_OPEN) return SIO_ECLOSED;
+    return send_packet(s, SIO__EIO_MESSAGE, b && b->len ? b : NULL, binary);
+}
+
+/* The server frame (unmasked, FIN) of a message packet: text "4<body>", v4 binary the
+ * body, v3 binary 0x04 then the body. */
+static sio__bytes *build_frame(const sio__bytes *b, int binary, int version)
+{
+    size_t prefix = binary && version >= 4 ? 0 : 1;
+    size_t n = prefix + (b ? b->len : 0);
+    uint8_t head[SIO_WS_MAX_HEADER];
+    size_t hl =
+        sio__ws_encode_header(head, 1, binary ? SIO_WS_OP_BINARY : SIO_WS_OP_TEXT, 0, n, NULL);
+    sio__bytes *f = sio__bytes_new(hl + n);
+    if (!f) return NULL;
+    memcpy(f->data, head, hl);
+    if (prefix) f->data[hl] = binary ? SIO__EIO_MESSAGE : '0' + SIO__EIO_MESSAGE;
+    if (b && b->len) memcpy(f->data + hl + prefix, b->data, b->len);
+    f->len = (uint32_t)(hl + n);
+    return f;
+}
+
+int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int binary, sio__bytes *frames[2])
+{
+    if (s->state != S_OPEN) return SIO_ECLOSED;
+    if (s->transport == SIO__EIO_WEBSOCKET && s->ws && frames) {
+        sio__bytes **slot = &frames[s->version < 4];
+        if (!*slot) *slot = build_frame(b, binary, s->version);
+        if (*slot) {
+            size_t payload = (b ? b->len : 0) + (binary && s->version >= 4 ? 0 : 1);
+            int r = sio__ws_send_shared(s->ws, *slot, payload);
+            if (r != SIO_ESTATE) return r;
+        }
+    }
     return send_packet(s, SIO__EIO_MESSAGE, b && b->len ? b : NULL, binary);
 }
 

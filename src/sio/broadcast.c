@@ -131,6 +131,7 @@ typedef struct emit_ctx {
     sio__bytes *text;
     sio__bytes *bins[16];
     size_t nbins;
+    sio__bytes *frames[17][2]; /* WebSocket frames built once, for v4 and v3 sessions */
 } emit_ctx;
 
 static int deliver(sio__member *m, void *ud)
@@ -141,7 +142,7 @@ static int deliver(sio__member *m, void *ud)
     /* A volatile packet is dropped for a client that could not take it at once. */
     if (e->is_volatile && (!s->client->conn || !sio__eio_writable(s->client->conn))) return 0;
     for (size_t i = 0; i < s->nouts; i++) s->outs[i].fn(s, e->event, e->args, s->outs[i].ud);
-    sio__client_send_encoded(s->client, e->text, e->bins, e->nbins);
+    sio__client_send_encoded(s->client, e->text, e->bins, e->nbins, e->frames);
     return 0;
 }
 
@@ -182,6 +183,10 @@ static int emit_json(sio_broadcast *b, const char *event, json_t *args)
     }
     sio__bytes_unref(e.text);
     for (size_t i = 0; i < e.nbins; i++) sio__bytes_unref(e.bins[i]);
+    for (size_t i = 0; i < 17; i++) {
+        sio__bytes_unref(e.frames[i][0]);
+        sio__bytes_unref(e.frames[i][1]);
+    }
     sio__buf_free(&buf);
     json_decref(data);
     return r;

@@ -73,11 +73,12 @@ int sio__client_send(sio__client *c, const sio__sp_packet *p)
 }
 
 int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,
-                             size_t nbins)
+                             size_t nbins, sio__bytes *(*frames)[2])
 {
     if (c->closed) return SIO_ECLOSED;
-    int r = sio__eio_send_bytes(c->conn, text, 0);
-    for (size_t i = 0; i < nbins && !r; i++) r = sio__eio_send_bytes(c->conn, bins[i], 1);
+    int r = sio__eio_send_shared(c->conn, text, 0, frames ? frames[0] : NULL);
+    for (size_t i = 0; i < nbins && !r; i++)
+        r = sio__eio_send_shared(c->conn, bins[i], 1, frames ? frames[1 + i] : NULL);
     return r;
 }
 

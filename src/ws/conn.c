@@ -118,6 +118,18 @@ int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary)
     return send_frame(ws, opcode, data, len, 0);
 }
 
+int sio__ws_send_shared(sio_ws *ws, sio__bytes *frame, size_t payload_len)
+{
+    if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
+    if (ws->pmd && payload_len >= OPT(ws)->deflate_threshold) return SIO_ESTATE;
+    if (sio__conn_queued(ws->c) > OPT(ws)->max_buffered) {
+        ws->want_drain = 1;
+        sio__conn_want_drain(ws->c);
+        return SIO_EAGAIN;
+    }
+    return sio__conn_write_bytes(ws->c, frame, 0, frame->len);
+}
+
 int sio__ws_send_frame(sio_ws *ws, sio__bytes *frame, size_t off, size_t len)
 {
     if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
