@@ -285,6 +285,25 @@ describe('socket.io: rooms and broadcasts (sio-fixture bench)', () => {
     for (const s of socks) s.disconnect();
   });
 
+  test('one broadcast with binary reaches v2 (EIO3) and v4 clients on every transport', async () => {
+    const rx = [
+      io2(srv.url, { forceNew: true, reconnection: false, transports: ['websocket'] }),
+      io2(srv.url, { forceNew: true, reconnection: false, transports: ['polling'] }),
+      io(srv.url, { forceNew: true, reconnection: false, transports: ['websocket'] }),
+      io(srv.url, { forceNew: true, reconnection: false, transports: ['polling'] }),
+    ];
+    const tx = io(srv.url, { forceNew: true, reconnection: false, transports: ['websocket'] });
+    await Promise.all([...rx, tx].map((s) => once(s, 'connect')));
+    const got = Promise.all(rx.map((c) => once(c, 'broadcast')));
+    tx.emit('broadcast', { t: 'é😀', b: Buffer.from([4, 5, 6]), nested: [Buffer.alloc(0)] });
+    for (const [p] of await got) {
+      assert.equal(p.t, 'é😀');
+      assert.equal(Buffer.from(p.b).toString('hex'), '040506');
+      assert.equal(Buffer.from(p.nested[0]).length, 0);
+    }
+    for (const s of [...rx, tx]) s.close?.() ?? s.disconnect();
+  });
+
   test('echo and echo-ack with binary', async () => {
     const s = io(srv.url, { forceNew: true, reconnection: false, transports: ['websocket'] });
     await once(s, 'connect');
