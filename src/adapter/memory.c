@@ -1,11 +1,44 @@
 /*
- * The in-memory adapter: rooms in a hash table, each a list of membership nodes; a
- * membership node sits in its room's list and in its member's list, so leaving is O(1)
- * once found in the member's (short) list. Empty rooms are freed, as Node deletes them.
+ * The in-memory adapter: socket.io-adapter's Adapter, in C.
  *
- * A selection marks members with a per-adapter epoch instead of building a set: members
- * of the except rooms get one mark, visited members another, so a broadcast allocates
- * nothing once the scratch array has grown to the largest selection.
+ * Rooms live in a chained hash table keyed by name (power-of-two buckets, load factor at
+ * most 1, halved when under 1/8). A room holds its name, its member count and an intrusive
+ * list of membership nodes. A membership node ties one member to one room and sits in two
+ * lists, the room's and the member's (sio__member.rooms, in join order), so joining never
+ * allocates more than the node, leaving unlinks the node in O(1) once it is found on the
+ * shorter of the two lists, and remove() costs O(rooms of the member). A room is freed
+ * when its last member leaves, as Node deletes empty rooms.
+ *
+ * Selections allocate nothing. Node builds a Set of excluded ids and a Set of visited ids
+ * per broadcast; here each member carries a scratch mark, and each selection takes a fresh
+ * pair of values from a per-adapter epoch: one for the members of the except rooms, one
+ * for members already visited. Marks from earlier selections never match, so nothing is
+ * cleared afterwards and a broadcast to a room touches only that room's members.
+ *
+ * Callbacks may change the rooms of their member or remove it, and in the Socket.IO layer
+ * they reach user code (disconnect handlers) that may start another selection. Three things
+ * keep the walks sound:
+ *
+ *  - Every walk registers a cursor, the node it visits next. Unlinking a node first moves
+ *    every cursor off it, and appending a node to a list whose end a cursor has reached
+ *    moves that cursor onto it. A walk thus survives the removal of any node, and, like
+ *    the iteration of a JavaScript Set, goes on to members that join a selected room while
+ *    it runs; the visited mark keeps it from reaching anyone twice (a member that leaves a
+ *    room and joins it again). An emptied room leaves the table at once, as Node deletes
+ *    the Set: a walk of it ends there, and a later join makes a new room. A room being
+ *    walked or listed stays allocated (pinned) until the walk is over.
+ *
+ *  - A selection started from a callback of another one (nested) must not overwrite the
+ *    marks its caller is still using. It visits only the nodes present when it began, and
+ *    decides exclusion and duplicates from the member's own rooms ("in an except room?",
+ *    "in a room selected before this one?"). That is exact for every member not yet
+ *    visited, since only a visited member's callback changes its rooms. The one case it
+ *    cannot tell: a nested union whose callback makes its member leave an earlier selected
+ *    room, while the member is also in a later one, visits that member again. The
+ *    alternatives (saving the caller's marks, or a visited set) allocate on a path that
+ *    cannot report failure.
+ *
+ *  - The rooms table does not resize while rooms() lists it.
  */
 #include <string.h>
 
@@ -13,60 +46,99 @@
 #include "base/alloc.h"
 #include "sio.h"
 
+#define MIN_BUCKETS 16
+
 typedef struct room {
-    struct room *hnext;
+    struct room *hnext; /* bucket chain */
     uint32_t hash;
+    uint32_t pins; /* walks and listings in progress: emptied, it is freed when they end */
     size_t count;
-    sio__list members; /* sio__membership.room_node */
+    sio__list members; /* sio__membership.in_room, in join order */
     char name[];
 } room;
 
 struct sio__membership {
+    sio__list in_room;   /* the room's list */
+    sio__list in_member; /* circular without a head: member->rooms is the first node */
     room *room;
     sio__member *member;
-    sio__list room_node;
-    sio__membership *next; /* in the member's list */
 };
+
+/* A walk in progress. next is the node to visit next: NULL when the walk is over, the
+ * list head when it has reached the end of the list so far (nodes appended later are still
+ * visited). A bounded walk stops after last instead, the tail when it began. */
+typedef struct cursor {
+    struct cursor *up;
+    sio__list *head; /* NULL for a member's rooms, a circular list without a head */
+    sio__list *next, *last;
+} cursor;
+
+/* A rooms() call in progress: the room it lists next. */
+typedef struct listing {
+    struct listing *up;
+    room *next;
+} listing;
 
 typedef struct memory {
     sio__adapter base;
     room **buckets;
     size_t nbuckets, nrooms;
-    sio__list members;
+    sio__list members; /* sio__member.node */
     size_t nmembers;
     uint32_t epoch;
-    sio__member **scratch;
-    size_t scratch_cap;
+    uint32_t selecting; /* each() calls in progress */
+    uint32_t frozen;    /* rooms() calls or teardown in progress: the table keeps its size */
+    cursor *cursors;    /* innermost walk first */
+    listing *listings;  /* innermost first */
 } memory;
 
-static uint32_t hash_str(const char *s)
+/* The query ops take a const adapter but register cursors and pins while they call back
+ * into code that may change rooms; every adapter is allocated mutable. */
+static memory *unconst(const sio__adapter *base)
+{
+    return (memory *)base;
+}
+
+/* ---- rooms table ---- */
+
+/* FNV-1a. Its low bits depend only on the low bits of each byte, and buckets are picked
+ * by the low bits, so fold the high bits down (murmur3's finaliser). */
+static uint32_t hash_name(const char *s)
 {
     uint32_t h = 2166136261u;
     for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
     return h;
 }
 
-static room *find_room(const memory *a, const char *name)
+static room *find_room_h(const memory *a, const char *name, uint32_t h)
 {
     if (!a->nbuckets) return NULL;
-    uint32_t h = hash_str(name);
     for (room *r = a->buckets[h & (a->nbuckets - 1)]; r; r = r->hnext)
         if (r->hash == h && !strcmp(r->name, name)) return r;
     return NULL;
 }
 
-static int grow(memory *a)
+static room *find_room(const memory *a, const char *name)
 {
-    size_t n = a->nbuckets ? a->nbuckets * 2 : 64;
+    return name ? find_room_h(a, name, hash_name(name)) : NULL;
+}
+
+static int resize(memory *a, size_t n)
+{
     room **b = sio__calloc(n, sizeof(*b));
     if (!b) return SIO_ENOMEM;
     for (size_t i = 0; i < a->nbuckets; i++) {
-        room *r = a->buckets[i];
-        while (r) {
-            room *next = r->hnext;
-            r->hnext = b[r->hash & (n - 1)];
-            b[r->hash & (n - 1)] = r;
-            r = next;
+        room *next;
+        for (room *r = a->buckets[i]; r; r = next) {
+            next = r->hnext;
+            room **slot = &b[r->hash & (n - 1)];
+            r->hnext = *slot;
+            *slot = r;
         }
     }
     sio__free(a->buckets);
@@ -75,85 +147,199 @@ static int grow(memory *a)
     return 0;
 }
 
-static room *get_room(memory *a, const char *name)
+static room *new_room(memory *a, const char *name, uint32_t h)
 {
-    room *r = find_room(a, name);
-    if (r) return r;
-    if (a->nrooms >= a->nbuckets && grow(a)) return NULL;
+    /* Growing is best effort once there is a table: a full one still works, only slower,
+     * and the next new room tries again. */
+    if (!a->nbuckets && resize(a, MIN_BUCKETS)) return NULL;
+    if (a->nrooms >= a->nbuckets && !a->frozen) resize(a, a->nbuckets * 2);
     size_t len = strlen(name);
-    if (!(r = sio__malloc(sizeof(*r) + len + 1))) return NULL;
-    r->hash = hash_str(name);
+    room *r = sio__malloc(sizeof(*r) + len + 1);
+    if (!r) return NULL;
+    r->hash = h;
+    r->pins = 0;
     r->count = 0;
     sio__list_init(&r->members);
     memcpy(r->name, name, len + 1);
-    size_t b = r->hash & (a->nbuckets - 1);
-    r->hnext = a->buckets[b];
-    a->buckets[b] = r;
+    room **slot = &a->buckets[h & (a->nbuckets - 1)];
+    r->hnext = *slot;
+    *slot = r;
     a->nrooms++;
     return r;
 }
 
-static void drop_room(memory *a, room *r)
+/* Take an emptied room out of the table, as Node deletes the Set: a later join makes a new
+ * room, which a walk of this one does not reach. Pinned, it is freed by the last unpin. */
+static void retire_room(memory *a, room *r)
 {
     room **pp = &a->buckets[r->hash & (a->nbuckets - 1)];
     while (*pp != r) pp = &(*pp)->hnext;
     *pp = r->hnext;
+    for (listing *l = a->listings; l; l = l->up)
+        if (l->next == r) l->next = r->hnext;
     a->nrooms--;
-    sio__free(r);
+    if (!r->pins) sio__free(r);
+    if (!a->frozen && a->nbuckets > MIN_BUCKETS && a->nrooms < a->nbuckets / 8)
+        resize(a, a->nbuckets / 2); /* on failure the table just stays larger */
 }
+
+static void unpin(room *r)
+{
+    if (--r->pins == 0 && r->count == 0) sio__free(r);
+}
+
+/* ---- walks ---- */
+
+static void cursor_push(memory *a, cursor *c)
+{
+    c->up = a->cursors;
+    c->head = c->next = c->last = NULL;
+    a->cursors = c;
+}
+
+static void cursor_pop(memory *a, cursor *c)
+{
+    a->cursors = c->up;
+}
+
+/* Walk the list at head to its end, including nodes appended meanwhile. */
+static void cursor_start(cursor *c, sio__list *head)
+{
+    c->head = head;
+    c->next = head->next;
+    c->last = NULL;
+}
+
+/* Walk the nodes from first to last, both in place now. */
+static void cursor_start_bounded(cursor *c, sio__list *head, sio__list *first, sio__list *last)
+{
+    c->head = head;
+    c->next = first == head ? NULL : first;
+    c->last = last;
+}
+
+static sio__list *cursor_step(cursor *c)
+{
+    sio__list *p = c->next;
+    if (!p || p == c->head) return NULL;
+    c->next = p == c->last ? NULL : p->next;
+    return p;
+}
+
+/* Append n to the list at head. A walk waiting at the end of that list goes on to n. */
+static void link_node(memory *a, sio__list *head, sio__list *n)
+{
+    sio__list_push_back(head, n);
+    for (cursor *c = a->cursors; c; c = c->up)
+        if (c->next == head) c->next = n;
+}
+
+/* Unlink n from its list, moving every walk off it first. When n was a bounded walk's last
+ * node, its predecessor becomes the last one; that predecessor is outside the walk (the
+ * head, or the tail of a circular list) only when nothing is left to visit. */
+static void unlink_node(memory *a, sio__list *n)
+{
+    for (cursor *c = a->cursors; c; c = c->up) {
+        if (c->next == n) c->next = n == c->last ? NULL : n->next;
+        if (c->last == n) c->last = n->prev;
+    }
+    sio__list_remove(n);
+}
+
+/* ---- memberships ---- */
+
+static sio__membership *next_of_member(const sio__membership *ms)
+{
+    return sio__container_of(ms->in_member.next, sio__membership, in_member);
+}
+
+/* m's membership of r, looked up on the shorter of the two lists. */
+static sio__membership *find_membership(const sio__member *m, const room *r)
+{
+    if (!r || !m->rooms) return NULL;
+    if (r->count < m->nrooms) {
+        for (const sio__list *p = r->members.next; p != &r->members; p = p->next) {
+            sio__membership *ms = sio__container_of(p, sio__membership, in_room);
+            if (ms->member == m) return ms;
+        }
+        return NULL;
+    }
+    sio__membership *ms = m->rooms;
+    do {
+        if (ms->room == r) return ms;
+        ms = next_of_member(ms);
+    } while (ms != m->rooms);
+    return NULL;
+}
+
+static int in_any(const memory *a, const sio__member *m, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (find_membership(m, find_room(a, names[i]))) return 1;
+    return 0;
+}
+
+static void unlink_membership(memory *a, sio__membership *ms)
+{
+    sio__member *m = ms->member;
+    room *r = ms->room;
+    unlink_node(a, &ms->in_room);
+    if (m->rooms == ms) m->rooms = m->nrooms > 1 ? next_of_member(ms) : NULL;
+    unlink_node(a, &ms->in_member);
+    m->nrooms--;
+    if (--r->count == 0) retire_room(a, r);
+    sio__free(ms);
+}
+
+/* ---- ops ---- */
 
 static int mem_join(sio__adapter *base, sio__member *m, const char *name)
 {
     memory *a = (memory *)base;
-    for (sio__membership *ms = m->rooms; ms; ms = ms->next)
-        if (!strcmp(ms->room->name, name)) return 0;
+    if (!name) return SIO_EINVAL;
+    uint32_t h = hash_name(name);
+    room *r = find_room_h(a, name, h);
+    if (r && find_membership(m, r)) return 0;
     sio__membership *ms = sio__malloc(sizeof(*ms));
     if (!ms) return SIO_ENOMEM;
-    room *r = get_room(a, name);
-    if (!r) {
+    if (!r && !(r = new_room(a, name, h))) {
         sio__free(ms);
         return SIO_ENOMEM;
     }
     ms->room = r;
     ms->member = m;
-    sio__list_push_back(&r->members, &ms->room_node);
+    link_node(a, &r->members, &ms->in_room);
     r->count++;
-    ms->next = m->rooms;
-    m->rooms = ms;
+    if (m->rooms) {
+        sio__list_push_back(&m->rooms->in_member, &ms->in_member); /* before the first: last */
+    } else {
+        sio__list_init(&ms->in_member);
+        m->rooms = ms;
+    }
     m->nrooms++;
     return 0;
-}
-
-static void unlink_membership(memory *a, sio__member *m, sio__membership **pp)
-{
-    sio__membership *ms = *pp;
-    *pp = ms->next;
-    m->nrooms--;
-    sio__list_remove(&ms->room_node);
-    if (--ms->room->count == 0) drop_room(a, ms->room);
-    sio__free(ms);
 }
 
 static void mem_leave(sio__adapter *base, sio__member *m, const char *name)
 {
     memory *a = (memory *)base;
-    for (sio__membership **pp = &m->rooms; *pp; pp = &(*pp)->next) {
-        if (!strcmp((*pp)->room->name, name)) {
-            unlink_membership(a, m, pp);
-            return;
-        }
-    }
+    sio__membership *ms = find_membership(m, find_room(a, name));
+    if (ms) unlink_membership(a, ms);
 }
 
 static int mem_add(sio__adapter *base, sio__member *m)
 {
     memory *a = (memory *)base;
+    if (!m->id) return SIO_EINVAL;
     m->rooms = NULL;
     m->nrooms = 0;
-    m->mark = 0;
+    /* Removed and added again during a selection, it keeps its mark: it is not visited
+     * twice. */
+    if (!a->selecting) m->mark = 0;
+    sio__list_init(&m->node);
     int r = mem_join(base, m, m->id);
     if (r) return r;
-    sio__list_push_back(&a->members, &m->node);
+    link_node(a, &a->members, &m->node);
     a->nmembers++;
     return 0;
 }
@@ -161,91 +347,103 @@ static int mem_add(sio__adapter *base, sio__member *m)
 static void mem_remove(sio__adapter *base, sio__member *m)
 {
     memory *a = (memory *)base;
-    while (m->rooms) unlink_membership(a, m, &m->rooms);
-    if (sio__list_linked(&m->node)) {
-        sio__list_remove(&m->node);
-        sio__list_init(&m->node);
+    while (m->rooms) unlink_membership(a, m->rooms);
+    /* A member that failed to be added is self-linked; one never added is zeroed. */
+    if (m->node.next && sio__list_linked(&m->node)) {
+        unlink_node(a, &m->node);
         a->nmembers--;
     }
 }
 
-static int reserve_scratch(memory *a, size_t n)
+static void next_epoch(memory *a)
 {
-    if (n <= a->scratch_cap) return 0;
-    size_t cap = a->scratch_cap ? a->scratch_cap : 64;
-    while (cap < n) cap *= 2;
-    sio__member **s = sio__reallocarray(a->scratch, cap, sizeof(*s));
-    if (!s) return SIO_ENOMEM;
-    a->scratch = s;
-    a->scratch_cap = cap;
-    return 0;
+    a->epoch += 2;
+    if (a->epoch == 0) {
+        /* Wrapped after 2^31 selections: marks that old could match again. */
+        for (sio__list *p = a->members.next; p != &a->members; p = p->next)
+            sio__container_of(p, sio__member, node)->mark = 0;
+        a->epoch = 2;
+    }
 }
 
 static size_t mem_each(sio__adapter *base, const sio__adapter_sel *sel, sio__adapter_each_cb fn,
                        void *ud)
 {
+    static const sio__adapter_sel everyone;
     memory *a = (memory *)base;
-    a->epoch += 2;
-    uint32_t excluded = a->epoch, visited = a->epoch + 1;
-    for (size_t i = 0; i < sel->nexcept; i++) {
-        room *r = find_room(a, sel->except[i]);
-        if (!r) continue;
-        for (sio__list *p = r->members.next; p != &r->members; p = p->next)
-            sio__container_of(p, sio__membership, room_node)->member->mark = excluded;
-    }
-    /* Collect first: callbacks may change rooms (socketsJoin/Leave) or remove their
-     * member (disconnectSockets) while we walk. */
-    size_t n = 0;
-    if (!sel->nrooms) {
-        if (reserve_scratch(a, a->nmembers)) return 0;
-        for (sio__list *p = a->members.next; p != &a->members; p = p->next) {
-            sio__member *m = sio__container_of(p, sio__member, node);
-            if (m->mark != excluded) a->scratch[n++] = m;
-        }
-    } else {
-        size_t total = 0;
-        for (size_t i = 0; i < sel->nrooms; i++) {
-            room *r = find_room(a, sel->rooms[i]);
-            if (r) total += r->count;
-        }
-        if (reserve_scratch(a, total)) return 0;
-        for (size_t i = 0; i < sel->nrooms; i++) {
-            room *r = find_room(a, sel->rooms[i]);
+    if (!sel) sel = &everyone;
+    int nested = a->selecting > 0;
+    uint32_t excluded = 0, visited = 0;
+    if (!nested) {
+        next_epoch(a);
+        excluded = a->epoch;
+        visited = a->epoch + 1;
+        for (size_t i = 0; i < sel->nexcept; i++) {
+            room *r = find_room(a, sel->except[i]);
             if (!r) continue;
-            for (sio__list *p = r->members.next; p != &r->members; p = p->next) {
-                sio__member *m = sio__container_of(p, sio__membership, room_node)->member;
+            for (sio__list *p = r->members.next; p != &r->members; p = p->next)
+                sio__container_of(p, sio__membership, in_room)->member->mark = excluded;
+        }
+    }
+    a->selecting++;
+    cursor c;
+    cursor_push(a, &c);
+    size_t n = 0;
+    int stop = 0;
+    sio__list *p;
+    /* Like Node, a top-level walk also reaches members that join (or, for every member,
+     * are added) while it runs; its marks keep it from reaching anyone twice. A nested
+     * walk has no marks and visits only what was there when it began. */
+    if (!sel->nrooms) {
+        sio__list *h = &a->members;
+        if (nested)
+            cursor_start_bounded(&c, h, h->next, h->prev);
+        else
+            cursor_start(&c, h);
+        while (!stop && (p = cursor_step(&c))) {
+            sio__member *m = sio__container_of(p, sio__member, node);
+            if (nested) {
+                if (in_any(a, m, sel->except, sel->nexcept)) continue;
+            } else {
                 if (m->mark == excluded || m->mark == visited) continue;
                 m->mark = visited;
-                a->scratch[n++] = m;
             }
+            n++;
+            stop = fn(m, ud) != 0;
         }
     }
-    /* The scratch array may be reused by a nested selection from a callback: walk a copy
-     * when that happens (rare), else in place. */
-    sio__member **list = a->scratch;
-    size_t cap = a->scratch_cap;
-    a->scratch = NULL;
-    a->scratch_cap = 0;
-    size_t visited_n = 0;
-    for (size_t i = 0; i < n; i++) {
-        visited_n++;
-        if (fn(list[i], ud)) break;
+    for (size_t i = 0; i < sel->nrooms && !stop; i++) {
+        room *r = find_room(a, sel->rooms[i]);
+        if (!r) continue;
+        r->pins++;
+        sio__list *h = &r->members;
+        if (nested)
+            cursor_start_bounded(&c, h, h->next, h->prev);
+        else
+            cursor_start(&c, h);
+        while (!stop && (p = cursor_step(&c))) {
+            sio__member *m = sio__container_of(p, sio__membership, in_room)->member;
+            if (nested) {
+                if (in_any(a, m, sel->except, sel->nexcept) || in_any(a, m, sel->rooms, i))
+                    continue;
+            } else {
+                if (m->mark == excluded || m->mark == visited) continue;
+                m->mark = visited;
+            }
+            n++;
+            stop = fn(m, ud) != 0;
+        }
+        cursor_start_bounded(&c, NULL, NULL, NULL); /* off the room before it may go */
+        unpin(r);
     }
-    if (!a->scratch) {
-        a->scratch = list;
-        a->scratch_cap = cap;
-    } else {
-        sio__free(list);
-    }
-    return visited_n;
+    cursor_pop(a, &c);
+    a->selecting--;
+    return n;
 }
 
 static int mem_in_room(const sio__adapter *base, const sio__member *m, const char *name)
 {
-    (void)base;
-    for (const sio__membership *ms = m->rooms; ms; ms = ms->next)
-        if (!strcmp(ms->room->name, name)) return 1;
-    return 0;
+    return find_membership(m, find_room((const memory *)base, name)) != NULL;
 }
 
 static size_t mem_room_size(const sio__adapter *base, const char *name)
@@ -254,20 +452,45 @@ static size_t mem_room_size(const sio__adapter *base, const char *name)
     return r ? r->count : 0;
 }
 
+/* In join order. The callback may change m's rooms: rooms it joins are not listed. */
 static void mem_rooms_of(const sio__adapter *base, const sio__member *m, sio__adapter_room_cb fn,
                          void *ud)
 {
-    (void)base;
-    for (const sio__membership *ms = m->rooms; ms; ms = ms->next)
-        if (fn(ms->room->name, ud)) return;
+    memory *a = unconst(base);
+    if (!m->rooms) return;
+    cursor c;
+    cursor_push(a, &c);
+    cursor_start_bounded(&c, NULL, &m->rooms->in_member, m->rooms->in_member.prev);
+    sio__list *p;
+    while ((p = cursor_step(&c))) {
+        sio__membership *ms = sio__container_of(p, sio__membership, in_member);
+        if (fn(ms->room->name, ud)) break;
+    }
+    cursor_pop(a, &c);
 }
 
+/* In table order. The callback may join and leave rooms: the table does not resize
+ * meanwhile, the listed room stays allocated until the callback returns, rooms emptied
+ * before their turn are not listed, and rooms created meanwhile may or may not be. */
 static void mem_rooms(const sio__adapter *base, sio__adapter_room_cb fn, void *ud)
 {
-    const memory *a = (const memory *)base;
-    for (size_t i = 0; i < a->nbuckets; i++)
-        for (const room *r = a->buckets[i]; r; r = r->hnext)
-            if (fn(r->name, ud)) return;
+    memory *a = unconst(base);
+    listing l = {.up = a->listings};
+    a->listings = &l;
+    a->frozen++;
+    int stop = 0;
+    for (size_t i = 0; i < a->nbuckets && !stop; i++) {
+        room *r;
+        l.next = a->buckets[i];
+        while (!stop && (r = l.next)) {
+            l.next = r->hnext;
+            r->pins++;
+            stop = fn(r->name, ud) != 0;
+            unpin(r);
+        }
+    }
+    a->frozen--;
+    a->listings = l.up;
 }
 
 static size_t mem_count(const sio__adapter *base)
@@ -275,13 +498,22 @@ static size_t mem_count(const sio__adapter *base)
     return ((const memory *)base)->nmembers;
 }
 
+/* Members still in the adapter are removed; their sio__member stays the caller's. */
 static void mem_free(sio__adapter *base)
 {
     memory *a = (memory *)base;
     while (!sio__list_empty(&a->members))
         mem_remove(base, sio__container_of(a->members.next, sio__member, node));
+    /* Members joined to rooms without add() are left: the last to go frees each room. */
+    a->frozen++;
+    for (size_t i = 0; i < a->nbuckets; i++) {
+        while (a->buckets[i]) {
+            room *r = a->buckets[i];
+            for (size_t k = r->count; k > 0; k--)
+                unlink_membership(a, sio__container_of(r->members.next, sio__membership, in_room));
+        }
+    }
     sio__free(a->buckets);
-    sio__free(a->scratch);
     sio__free(a);
 }
 
