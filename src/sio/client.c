@@ -94,7 +94,8 @@ static void close_sockets(sio__client *c, const char *reason)
     c->busy--;
 }
 
-/* Node's client.close(): end the session; every socket gets "forced server close". */
+/* Node's client.close(): end the session; every socket gets the reason (Node's sockets see
+ * "forced close", the Engine.IO close that conn.close() fires first). */
 void sio__client_close(sio__client *c, const char *reason)
 {
     if (c->closed) return;
@@ -157,7 +158,7 @@ static void connect_nsp(sio__client *c, const char *name, size_t len, json_t *au
     char nbuf[256];
     if (len >= sizeof(nbuf)) {
         json_decref(auth);
-        sio__client_close(c, "forced server close");
+        sio__client_close(c, "forced close");
         return;
     }
     memcpy(nbuf, name, len);
@@ -165,8 +166,8 @@ static void connect_nsp(sio__client *c, const char *name, size_t len, json_t *au
     if (!auth) auth = json_incref(c->io->empty_auth); /* shared: auth is read-only */
     sio_namespace *nsp = sio__nsp_find(c->io, nbuf, len, auth);
     if (!nsp) {
-        json_t *err = c->version == 4 ? json_string("Invalid namespace")
-                                      : json_pack("{ss}", "message", "Invalid namespace");
+        /* An object for both protocols, as Node sends it. */
+        json_t *err = json_pack("{ss}", "message", "Invalid namespace");
         sio__sp_packet p = {
             .type = SIO__SP_CONNECT_ERROR, .nsp = nbuf, .nsp_len = len, .data = err};
         sio__client_send(c, &p);
@@ -190,7 +191,7 @@ static void on_packet(sio__client *c, sio__sp_packet *p)
     } else if (s && p->type != SIO__SP_CONNECT && p->type != SIO__SP_CONNECT_ERROR) {
         sio__socket_packet(s, p);
     } else {
-        sio__client_close(c, "forced server close");
+        sio__client_close(c, "forced close"); /* an unexpected packet: Node's client.close() */
     }
 }
 
@@ -204,7 +205,7 @@ static void eio_message(sio__eio_socket *es, const uint8_t *data, size_t len, in
     if (r < 0) {
         sio__log_debug(c->io->log, "socket.io: %s: parse error (%s)", sio__eio_sid(es),
                        c->dec.reason ? c->dec.reason : sio_strerror(r));
-        close_sockets(c, "parse error");
+        close_sockets(c, "forced close"); /* Node closes the client on a decoder error */
         sio__eio_close(es);
         return;
     }
@@ -278,7 +279,7 @@ static void on_timer(uv_timer_t *t)
         if (now < c->connect_deadline) break;
         sio__list_remove(&c->wait_node);
         sio__list_init(&c->wait_node);
-        if (sio__list_empty(&c->sockets) && !c->closed) sio__client_close(c, "forced server close");
+        if (sio__list_empty(&c->sockets) && !c->closed) sio__client_close(c, "forced close");
     }
     sio__list *pos, *tmp;
     sio__list_foreach_safe(pos, tmp, &io->acks)

@@ -528,7 +528,7 @@ static void on_ack(sio_socket *s, sio__sp_packet *p)
 void sio__socket_packet(sio_socket *s, sio__sp_packet *p)
 {
     if (s->state != SOCK_CONNECTED) {
-        sio__client_close(s->client, "forced server close");
+        sio__client_close(s->client, "forced close");
         return;
     }
     switch (p->type) {
