@@ -40,7 +40,6 @@
 
 enum { S_OPEN, S_CLOSING, S_CLOSED };
 enum { BY_SERVER, BY_CLIENT };
-enum { ENC_NONE, ENC_GZIP, ENC_DEFLATE };
 
 typedef struct pkt {
     uint8_t type, binary;
@@ -298,60 +297,6 @@ int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int binary)
 
 /* ---- polling responses ---- */
 
-/* The best of gzip and deflate in an Accept-Encoding header (q-values honoured). A coding
- * named in the header is not covered by "*": "gzip;q=0, *" refuses gzip, as Negotiator. */
-static int pick_encoding(const char *ae)
-{
-    if (!ae) return ENC_NONE;
-    double qs[3] = {-1, -1, -1}; /* gzip, deflate, "*"; -1: not named */
-    const char *p = ae;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        const char *tok = p;
-        while (*p && *p != ',' && *p != ';' && *p != ' ' && *p != '\t') p++;
-        size_t n = (size_t)(p - tok);
-        double q = 1;
-        while (*p && *p != ',') {
-            if (*p == ';') {
-                p++;
-                while (*p == ' ') p++;
-                if ((*p == 'q' || *p == 'Q') && p[1] == '=') q = strtod(p + 2, NULL);
-            } else {
-                p++;
-            }
-        }
-        int i = n == 4 && !strncasecmp(tok, "gzip", 4)      ? 0
-                : n == 7 && !strncasecmp(tok, "deflate", 7) ? 1
-                : n == 1 && *tok == '*'                     ? 2
-                                                            : -1;
-        if (i >= 0 && q > qs[i]) qs[i] = q;
-    }
-    double qg = qs[0] >= 0 ? qs[0] : qs[2], qd = qs[1] >= 0 ? qs[1] : qs[2];
-    if (qg <= 0 && qd <= 0) return ENC_NONE;
-    return qg >= qd ? ENC_GZIP : ENC_DEFLATE;
-}
-
-static int compress_body(const sio__buf *in, int enc, sio__buf *out)
-{
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, enc == ENC_GZIP ? 31 : 15, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return SIO_ENOMEM;
-    size_t bound = deflateBound(&z, in->len) + 32;
-    int r = sio__buf_reserve(out, bound);
-    if (!r) {
-        z.next_in = in->data;
-        z.avail_in = (uInt)in->len;
-        z.next_out = out->data + out->len;
-        z.avail_out = (uInt)bound;
-        r = deflate(&z, Z_FINISH) == Z_STREAM_END ? 0 : SIO_ENOMEM;
-        if (!r) out->len += bound - z.avail_out;
-    }
-    deflateEnd(&z);
-    return r;
-}
-
 /* Answer the parked GET with everything queued, plus a close packet when closing. */
 static void answer_get(sio__eio_socket *s, int with_close)
 {
@@ -385,9 +330,9 @@ static void answer_get(sio__eio_socket *s, int with_close)
     if (!r && s->get_enc && !srv->opt.no_http_compression &&
         body.len >= srv->opt.http_compression_threshold) {
         sio__buf z = SIO__BUF_INIT;
-        if (!compress_body(&body, s->get_enc, &z)) {
+        if (!sio__http_compress(&body, s->get_enc, Z_DEFAULT_COMPRESSION, &z)) {
             sio_http_res_header(res, "Content-Encoding",
-                                s->get_enc == ENC_GZIP ? "gzip" : "deflate");
+                                s->get_enc == SIO__HTTP_ENC_GZIP ? "gzip" : "deflate");
             sio_http_res_send(res, 200, type, z.data, z.len);
             sio__buf_free(&z);
             sio__buf_free(&body);
@@ -661,7 +606,7 @@ static void handle_get(sio__eio_socket *s, sio_http_req *req, sio_http_res *res)
         return;
     }
     s->get = res;
-    s->get_enc = (uint8_t)pick_encoding(sio_http_req_header(req, "accept-encoding"));
+    s->get_enc = (uint8_t)sio__http_pick_encoding(sio_http_req_header(req, "accept-encoding"));
     sio_http_res_on_close(res, on_get_closed, s);
     if (s->state == S_CLOSING) {
         flush_polling(s);

@@ -158,6 +158,14 @@ void sio__http_res_on_drain(sio_http_res *res, void (*cb)(sio_http_res *res, voi
 sio__http_server *sio__http_res_server(const sio_http_res *res);
 int sio__http_res_is_head(const sio_http_res *res);
 
+/* Content codings (encoding.c). */
+enum { SIO__HTTP_ENC_NONE, SIO__HTTP_ENC_GZIP, SIO__HTTP_ENC_DEFLATE };
+/* The best of gzip and deflate an Accept-Encoding header (NULL: none) allows; gzip wins
+ * ties. A coding named in the header is not covered by "*". */
+int sio__http_pick_encoding(const char *accept_encoding);
+/* Append in compressed as gzip or deflate (zlib format) at zlib level. 0 or SIO_ENOMEM. */
+int sio__http_compress(const sio__buf *in, int enc, int level, sio__buf *out);
+
 /* The static file handler (ud: the sio__http_static). */
 typedef struct sio__http_static sio__http_static;
 sio__http_static *sio__http_static_new(uv_loop_t *loop, const char *root);

@@ -8,13 +8,11 @@
  * life: these are a few hundred KiB read once.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <zlib.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "http/http.h"
 #include "sio/io.h"
 
 #ifndef SIO_CLIENT_DIR
@@ -58,51 +56,6 @@ static int read_all(const char *path, sio__buf *out)
     return r;
 }
 
-static int gzip_buf(const sio__buf *in, sio__buf *out)
-{
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return SIO_ENOMEM;
-    size_t bound = deflateBound(&z, in->len) + 32;
-    int r = sio__buf_reserve(out, bound);
-    if (!r) {
-        z.next_in = in->data;
-        z.avail_in = (uInt)in->len;
-        z.next_out = out->data;
-        z.avail_out = (uInt)bound;
-        r = deflate(&z, Z_FINISH) == Z_STREAM_END ? 0 : SIO_ENOMEM;
-        if (!r) out->len = bound - z.avail_out;
-    }
-    deflateEnd(&z);
-    return r;
-}
-
-/* Whether an Accept-Encoding header takes gzip (named or "*", with a q above 0). */
-static int accepts_gzip(const char *ae)
-{
-    if (!ae) return 0;
-    const char *p = ae;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *tok = p;
-        while (*p && *p != ',' && *p != ';' && *p != ' ') p++;
-        size_t n = (size_t)(p - tok);
-        double q = 1;
-        while (*p && *p != ',') {
-            if (*p == ';') {
-                p++;
-                while (*p == ' ') p++;
-                if ((*p == 'q' || *p == 'Q') && p[1] == '=') q = strtod(p + 2, NULL);
-            } else {
-                p++;
-            }
-        }
-        if (((n == 4 && !strncasecmp(tok, "gzip", 4)) || (n == 1 && *tok == '*')) && q > 0)
-            return 1;
-    }
-    return 0;
-}
-
 static void serve(sio_http_req *req, sio_http_res *res, void *ud)
 {
     client_file *f = ud;
@@ -115,7 +68,7 @@ static void serve(sio_http_req *req, sio_http_res *res, void *ud)
             sio_http_res_send(res, 404, "text/plain; charset=utf-8", "Not Found\n", 10);
             return;
         }
-        if (gzip_buf(&f->plain, &f->gz)) sio__buf_free(&f->gz);
+        if (sio__http_compress(&f->plain, SIO__HTTP_ENC_GZIP, 9, &f->gz)) sio__buf_free(&f->gz);
         f->loaded = 1;
     }
     const char *inm = sio_http_req_header(req, "if-none-match");
@@ -129,7 +82,8 @@ static void serve(sio_http_req *req, sio_http_res *res, void *ud)
     sio_http_res_header(res, "ETag", cf->etag);
     const char *type =
         map ? "application/json; charset=utf-8" : "application/javascript; charset=utf-8";
-    if (f->gz.len && accepts_gzip(sio_http_req_header(req, "accept-encoding"))) {
+    if (f->gz.len && sio__http_pick_encoding(sio_http_req_header(req, "accept-encoding")) ==
+                         SIO__HTTP_ENC_GZIP) {
         sio_http_res_header(res, "Content-Encoding", "gzip");
         sio_http_res_send(res, 200, type, f->gz.data, f->gz.len);
         return;
