@@ -39,14 +39,12 @@ void sio_broadcast_free(sio_broadcast *b)
 
 static int add_name(char ***list, size_t *n, const char *name)
 {
-    size_t len = strlen(name);
-    char *copy = sio__malloc(len + 1);
+    char *copy = sio__strdup(name);
     char **l = copy ? sio__reallocarray(*list, *n + 1, sizeof(*l)) : NULL;
     if (!l) {
         sio__free(copy);
         return SIO_ENOMEM;
     }
-    memcpy(copy, name, len + 1);
     l[(*n)++] = copy;
     *list = l;
     return 0;

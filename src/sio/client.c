@@ -19,19 +19,11 @@ static void client_free(sio__client *c);
 
 /* ---- the handshake request ---- */
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = sio__malloc(n + 1);
-    if (d) memcpy(d, s, n + 1);
-    return d;
-}
-
 static int copy_handshake(sio__client *c, sio_http_req *req)
 {
-    c->url = dup_str(sio_http_req_url(req));
-    c->address = dup_str(sio_http_req_remote_addr(req));
-    c->query = dup_str(sio_http_req_query(req));
+    c->url = sio__strdup(sio_http_req_url(req));
+    c->address = sio__strdup(sio_http_req_remote_addr(req));
+    c->query = sio__strdup(sio_http_req_query(req));
     sio__buf b = SIO__BUF_INIT;
     const char *name, *value;
     for (size_t i = 0; !sio_http_req_header_at(req, i, &name, &value); i++) {

@@ -22,7 +22,7 @@ static sio_namespace *nsp_new(sio__io *io, const char *name, size_t len)
     sio_namespace *nsp = sio__calloc(1, sizeof(*nsp));
     if (!nsp) return NULL;
     nsp->io = io;
-    nsp->name = sio__malloc(len + 1);
+    nsp->name = sio__strndup(name, len);
     nsp->adapter = sio__memory_adapter_new();
     if (!nsp->name || !nsp->adapter) {
         if (nsp->adapter) nsp->adapter->ops->free(nsp->adapter);
@@ -30,8 +30,6 @@ static sio_namespace *nsp_new(sio__io *io, const char *name, size_t len)
         sio__free(nsp);
         return NULL;
     }
-    memcpy(nsp->name, name, len);
-    nsp->name[len] = 0;
     sio__list_init(&nsp->sockets);
     uint32_t keep = io->opt.recovery_max_disconnection_ms;
     if (keep && !(nsp->recovery = sio__recovery_new(keep))) {

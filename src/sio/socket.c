@@ -45,21 +45,26 @@ int sio_binary_data(const json_t *v, const void **data, size_t *len)
     return sio__sp_binary_get(v, data, len);
 }
 
+/* fmt as an array format: "so" becomes "[so]" in buf; NULL when it does not fit. */
+static const char *bracketed(const char *fmt, char buf[256])
+{
+    if (fmt[0] == '[') return fmt;
+    size_t n = strlen(fmt);
+    if (n + 3 > 256) return NULL;
+    buf[0] = '[';
+    memcpy(buf + 1, fmt, n);
+    buf[n + 1] = ']';
+    buf[n + 2] = 0;
+    return buf;
+}
+
 /* A pack format without its outer brackets gets them; NULL or "" packs no arguments. */
 json_t *sio__vpack_args(const char *fmt, va_list ap)
 {
     if (!fmt || !*fmt) return json_array();
     char buf[256];
-    const char *f = fmt;
-    if (fmt[0] != '[') {
-        size_t n = strlen(fmt);
-        if (n + 3 > sizeof(buf)) return NULL;
-        buf[0] = '[';
-        memcpy(buf + 1, fmt, n);
-        buf[n + 1] = ']';
-        buf[n + 2] = 0;
-        f = buf;
-    }
+    const char *f = bracketed(fmt, buf);
+    if (!f) return NULL;
     json_error_t err;
     json_t *v = json_vpack_ex(&err, 0, f, ap);
     if (v && !json_is_array(v)) {
@@ -257,11 +262,7 @@ static int add_handler(sio_socket *s, const char *event, sio_event_cb fn, void *
 {
     if (!s || !fn) return SIO_EINVAL;
     char *name = NULL;
-    if (event) {
-        size_t n = strlen(event);
-        if (!(name = sio__malloc(n + 1))) return SIO_ENOMEM;
-        memcpy(name, event, n + 1);
-    }
+    if (event && !(name = sio__strdup(event))) return SIO_ENOMEM;
     sio__handler *h = sio__reallocarray(s->handlers, s->nhandlers + 1, sizeof(*h));
     if (!h) {
         sio__free(name);
@@ -389,16 +390,8 @@ int sio_event_unpack(const sio_event *ev, const char *fmt, ...)
 {
     if (!ev || !fmt) return SIO_EINVAL;
     char buf[256];
-    const char *f = fmt;
-    if (fmt[0] != '[') {
-        size_t n = strlen(fmt);
-        if (n + 4 > sizeof(buf)) return SIO_EINVAL;
-        buf[0] = '[';
-        memcpy(buf + 1, fmt, n);
-        buf[n + 1] = ']';
-        buf[n + 2] = 0;
-        f = buf;
-    }
+    const char *f = bracketed(fmt, buf);
+    if (!f) return SIO_EINVAL;
     va_list ap;
     va_start(ap, fmt);
     json_error_t err;
@@ -472,17 +465,15 @@ static void dispatch_event(sio_socket *s, sio__sp_packet *p)
     if (json_is_string(first)) {
         name = json_string_value(first);
     } else {
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
         if (json_is_real(first)) sio__sp_format_double(json_real_value(first), num);
+        else snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
         name = num;
     }
     sio_event *ev = sio__calloc(1, sizeof(*ev));
-    size_t nlen = strlen(name);
-    if (!ev || !(ev->name = sio__malloc(nlen + 1)) || !(ev->args = json_array())) {
+    if (!ev || !(ev->name = sio__strdup(name)) || !(ev->args = json_array())) {
         if (ev) event_free(ev);
         return;
     }
-    memcpy(ev->name, name, nlen + 1);
     for (size_t i = 1; i < json_array_size(data); i++)
         json_array_append(ev->args, json_array_get(data, i));
     ev->s = s;
