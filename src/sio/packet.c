@@ -4,11 +4,16 @@
  *
  * Decoding follows socket.io-parser's decodeString (4.2) field by field: one digit of type,
  * for binary packets the attachment count and '-', a namespace from '/' up to ',' (or the
- * end), the ack id digits, then the rest is JSON. jansson parses the JSON; the payload rules
- * are isPayloadValid's. A binary packet's placeholders are checked as soon as its text
+ * end), the ack id, then the rest is JSON, read as JSON.parse reads it (json.c). The payload
+ * rules are isPayloadValid's. A binary packet's placeholders are checked as soon as its text
  * arrives, against the announced count, so reassembly cannot fail later: when the last
  * attachment arrives, each placeholder is swapped for a binary node, which may appear several
  * times when several placeholders name it (the node is shared, not copied).
+ *
+ * The ack id is what the parser's id loop reads: the run of characters c with Number(c) == c,
+ * which are the digits and JavaScript's white space (Number(" ") is 0), converted with
+ * Number(). So "2 [...]" is an event with id 0 and "2 7 [...]" one with id 7; the JSON
+ * payload never starts with white space, since the id takes it.
  *
  * Where socket.io-parser accepts input only by accident of JavaScript's loose conversions, or
  * where the specification is stricter than the parser, the decoder is strict:
@@ -16,28 +21,16 @@
  *   or one starting with a space, is a CONNECT there.
  * - The attachment count is decimal digits followed by '-', and at least 1 (as the parser
  *   requires). The parser compares it with Number(), which also takes " 1", "1.0", "0x1".
- * - The ack id is decimal digits, at most 2^53 - 1 (Number.MAX_SAFE_INTEGER): past that the
- *   parser's ids are inexact floats. The parser's id loop also takes every character c with
- *   Number(c) == c, and whitespace converts to 0, so "2 [...]" is an event with id 0 there.
- *   Hence the payload may not start with JSON whitespace: that is the one place where it
- *   would be read differently.
+ * - The ack id is at most 2^53 - 1 (Number.MAX_SAFE_INTEGER), and has no white space between
+ *   its digits: past that bound the parser's ids are inexact floats, and "2 1 2[...]" has the
+ *   id NaN there, which the server echoes as "3NaN[...]".
  * - EVENT and BINARY_EVENT need a payload, and in v5 so do ACK and BINARY_ACK: the
  *   specifications say the payload MUST be there (v4: an ack "may contain a payload"). The
  *   parser lets "2" through, and the server turns it into an event with no name.
  * - A placeholder's num must be an integer (or a real with an integral value) in range. The
  *   parser only checks typeof "number" and the range, so 0.5 becomes undefined.
- * - Nesting is bounded (max_depth, checked on the text before jansson sees it): the trees are
- *   walked recursively here and by applications.
- * - jansson is stricter than JSON.parse in three ways: a \u escape of a lone surrogate is an
- *   error (UTF-8 cannot carry it), a key containing \u0000 is an error, and a number too large
- *   for a double is an error where JavaScript makes it Infinity. JSON.stringify never writes
- *   the last two, and since ES2019 it escapes lone surrogates, so a JavaScript peer sending a
- *   string with one has its packet refused.
- * Numbers: JavaScript has one number type, jansson two. An integer literal that fits in 64 bits
- * is a json_integer, any other number a json_real. JavaScript writes every integer below 1e21
- * in full, so 2**64 arrives as 18446744073709552000, on which jansson fails; the payload is
- * then parsed again from a copy in which such literals have ".0" appended. Duplicate keys keep
- * the last value at the first key's place, as JSON.parse does.
+ * - Nesting is bounded (max_depth): the trees are walked recursively here and by
+ *   applications.
  *
  * Protocol v4 differs in two places only: the namespace may carry a query string ("/admin?x=1",
  * how socket.io-client 2 sends its connect query), split off here at the first '?' (a '#'
@@ -51,10 +44,11 @@
  * binary marker is not; and the output should be the bytes the Node server sends for the same
  * value, so that tests and captures compare equal. jansson writes reals with %.17g (0.1 as
  * 0.10000000000000001); JavaScript writes the shortest decimal that reads back as the same
- * double, in its own layout, which sio__sp_format_double reproduces. One difference remains
- * and is harmless: JavaScript lists an object's integer-like keys ("2", "10") first, in numeric
- * order, whatever the insertion order; the receiver builds the same object either way.
- * Integers are written exactly, also past 2^53, where a JavaScript peer rounds them.
+ * double, in its own layout, which sio__sp_format_double reproduces. JavaScript lists an
+ * object's array-index keys ("2", "10") first, in numeric order, whatever the insertion order,
+ * and so does the writer. Strings are written as json.c quotes them (lone surrogates as
+ * \udxxx escapes). Integers are written exactly, also past 2^53, where a JavaScript peer rounds
+ * them (a value from the wire never has such an integer: json.c reads it as a double).
  */
 #include "sio/packet.h"
 
@@ -66,7 +60,7 @@
 
 #include "base/alloc.h"
 #include "sio.h"
-#include "ws/utf8.h"
+#include "sio/json.h"
 
 /* The key that marks a binary node: the byte 0xff (never in UTF-8, so never in a key that
  * came from the wire), then "bin". A plain C string, so every jansson call handles it. */
@@ -254,98 +248,6 @@ static int fail(const char **reason, const char *why, int rc)
     return rc;
 }
 
-/*
- * 1 when the JSON text s[0..n) nests arrays and objects more than max deep, counting the
- * brackets outside strings. Malformed text may get either answer: jansson judges it next.
- */
-static int too_deep(const char *s, size_t n, size_t max)
-{
-    size_t depth = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '"') {
-            for (i++; i < n && s[i] != '"'; i++)
-                if (s[i] == '\\') i++;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max) return 1;
-        } else if ((c == ']' || c == '}') && depth) {
-            depth--;
-        }
-    }
-    return 0;
-}
-
-/* 1 when the integer literal s[0..n) ("-"? digits) fits in 64 bits, as strtoll sees it. */
-static int fits_int64(const char *s, size_t n)
-{
-    int negative = s[0] == '-';
-    const char *limit = negative ? "9223372036854775808" : "9223372036854775807";
-    s += negative, n -= (size_t)negative;
-    while (n > 1 && s[0] == '0') s++, n--;
-    return n < 19 || (n == 19 && memcmp(s, limit, 19) <= 0);
-}
-
-/*
- * A copy of the JSON text s[0..n) in which every integer literal outside strings that does
- * not fit in 64 bits has ".0" appended, so that jansson reads it as a real, as JSON.parse
- * would; NULL when out of memory. Its length goes in *len.
- */
-static char *widen_integers(const char *s, size_t n, size_t *len)
-{
-    sio__buf b = SIO__BUF_INIT;
-    size_t i = 0, run = 0;
-    while (i < n) {
-        char c = s[i];
-        if (c == '"') {
-            for (i++; i < n && s[i] != '"'; i++)
-                if (s[i] == '\\') i++;
-            i++;
-        } else if (c == '-' || is_digit(c)) {
-            size_t start = i++, end;
-            while (i < n && is_digit(s[i])) i++;
-            end = i; /* then a fraction or an exponent makes it a real already */
-            while (i < n && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
-                             s[i] == '+' || s[i] == '-'))
-                i++;
-            if (i == end && end - start > (size_t)(c == '-') && !fits_int64(s + start, i - start)) {
-                if (sio__buf_append(&b, s + run, i - run) || sio__buf_append(&b, ".0", 2)) {
-                    sio__buf_free(&b);
-                    return NULL;
-                }
-                run = i;
-            }
-        } else {
-            i++;
-        }
-    }
-    if (sio__buf_append(&b, s + run, n - run) || sio__buf_reserve(&b, 1)) {
-        sio__buf_free(&b);
-        return NULL;
-    }
-    *len = b.len;
-    return (char *)b.data;
-}
-
-/* Parse the JSON payload s[0..n): 0, SIO_EPROTO or SIO_ENOMEM. */
-static int parse_json(const char *s, size_t n, json_t **out)
-{
-    json_error_t err;
-    size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL;
-    json_t *v = json_loadb(s, n, flags, &err);
-    if (!v && json_error_code(&err) == json_error_numeric_overflow) {
-        /* An integer literal past 64 bits (JavaScript writes 2**64 as 18446744073709552000):
-         * read that one as a double, as JSON.parse does, and the others still exactly. */
-        size_t wlen;
-        char *w = widen_integers(s, n, &wlen);
-        if (!w) return SIO_ENOMEM;
-        v = json_loadb(w, wlen, flags, &err);
-        sio__free(w);
-    }
-    if (!v) return json_error_code(&err) == json_error_out_of_memory ? SIO_ENOMEM : SIO_EPROTO;
-    *out = v;
-    return 0;
-}
-
 static int is_reserved(const char *s, size_t n)
 {
     for (size_t i = 0; i < sizeof reserved_events / sizeof *reserved_events; i++)
@@ -445,6 +347,56 @@ static void fill_placeholders(json_t *v, json_t *bins)
     }
 }
 
+/*
+ * An event named by a number beyond the double range ("2[1e400]") is an event named Infinity
+ * in JavaScript: typeof Infinity is "number", so isPayloadValid takes it, and the listeners
+ * of "Infinity" get it. The parser reads that number as null (json.h); put the name back in
+ * its place as the string String(Infinity) would give. json is the payload's text, which
+ * parsed to data.
+ */
+static int infinite_name(const char *json, json_t *data)
+{
+    if (!json_is_array(data) || !json_is_null(json_array_get(data, 0))) return 0;
+    while (*json == '[' || *json == ' ' || *json == '\t' || *json == '\n' || *json == '\r') json++;
+    if (*json != '-' && !is_digit(*json)) return 0; /* a literal null */
+    json_t *name = json_string(*json == '-' ? "-Infinity" : "Infinity");
+    return name && !json_array_set_new(data, 0, name) ? 0 : SIO_ENOMEM;
+}
+
+/* The length of the character at s[0..n) (n > 0) when it is one that JavaScript's Number()
+ * trims as white space (ECMAScript's StrWhiteSpaceChar: WhiteSpace and LineTerminator), else
+ * 0. */
+static size_t js_space(const char *s, size_t n)
+{
+    const uint8_t *u = (const uint8_t *)s;
+    switch (u[0]) {
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+        return 1;
+    case 0xc2: /* U+00A0 */
+        return n >= 2 && u[1] == 0xa0 ? 2 : 0;
+    case 0xe1: /* U+1680 */
+        return n >= 3 && u[1] == 0x9a && u[2] == 0x80 ? 3 : 0;
+    case 0xe2: /* U+2000 to U+200A, U+2028, U+2029, U+202F; U+205F */
+        if (n < 3) return 0;
+        if (u[1] == 0x80)
+            return (u[2] >= 0x80 && u[2] <= 0x8a) || u[2] == 0xa8 || u[2] == 0xa9 || u[2] == 0xaf
+                       ? 3
+                       : 0;
+        return u[1] == 0x81 && u[2] == 0x9f ? 3 : 0;
+    case 0xe3: /* U+3000 */
+        return n >= 3 && u[1] == 0x80 && u[2] == 0x80 ? 3 : 0;
+    case 0xef: /* U+FEFF */
+        return n >= 3 && u[1] == 0xbb && u[2] == 0xbf ? 3 : 0;
+    default:
+        return 0;
+    }
+}
+
 /* Protocol v4: split "/path?query#fragment" into p->nsp (the path) and p->query. */
 static void split_query(sio__sp_packet *p)
 {
@@ -495,10 +447,23 @@ int sio__sp_decode(const sio__sp_options *opts, const char *s, size_t n, sio__sp
         i = comma ? end + 1 : n;
     }
 
-    if (i < n && is_digit(s[i])) {
+    /* The ack id: socket.io-parser takes the run of characters c with Number(c) == c, the
+     * digits and JavaScript's white space, and reads it with Number(): the white space around
+     * the digits is trimmed, white space alone is 0, white space between digits is NaN. */
+    size_t run = i, k;
+    while (i < n && (k = is_digit(s[i]) ? 1 : js_space(s + i, n - i))) i += k;
+    if (i > run) {
         uint64_t id = 0;
-        for (; i < n && is_digit(s[i]); i++) {
-            id = id * 10 + (uint64_t)(s[i] - '0');
+        int digits = 0, after = 0; /* met digits; met white space after them */
+        for (size_t j = run; j < i;) {
+            if (!is_digit(s[j])) {
+                after = digits;
+                j += js_space(s + j, i - j);
+                continue;
+            }
+            if (after) return fail(reason, "invalid ack id", SIO_EPROTO); /* NaN */
+            digits = 1;
+            id = id * 10 + (uint64_t)(s[j++] - '0');
             if (id > SIO__SP_MAX_ID) return fail(reason, "invalid ack id", SIO_EPROTO);
         }
         p->has_id = 1;
@@ -506,13 +471,15 @@ int sio__sp_decode(const sio__sp_options *opts, const char *s, size_t n, sio__sp
     }
 
     if (i < n) {
-        char c = s[i];
-        if (p->type == SIO__SP_DISCONNECT || c == ' ' || c == '\t' || c == '\n' || c == '\r')
-            return fail(reason, "invalid payload", SIO_EPROTO);
-        if (too_deep(s + i, n - i, o.max_depth))
-            return fail(reason, "payload nested too deeply", SIO_ETOOBIG);
-        int rc = parse_json(s + i, n - i, &p->data);
+        if (p->type == SIO__SP_DISCONNECT) return fail(reason, "invalid payload", SIO_EPROTO);
+        int rc = sio__json_parse(s + i, n - i, o.max_depth, &p->data, NULL);
+        if (rc == SIO_ETOOBIG) return fail(reason, "payload nested too deeply", rc);
         if (rc) return fail(reason, rc == SIO_ENOMEM ? "out of memory" : "invalid payload", rc);
+        if ((p->type == SIO__SP_EVENT || p->type == SIO__SP_BINARY_EVENT) &&
+            (rc = infinite_name(s + i, p->data))) {
+            sio__sp_packet_clear(p);
+            return fail(reason, "out of memory", rc);
+        }
     }
     if (!sio__sp_payload_valid(o.version, p->type, p->data)) {
         sio__sp_packet_clear(p);
@@ -781,55 +748,6 @@ typedef struct {
     int literal; /* met an object with "_placeholder": true */
 } writer;
 
-static const char hex[] = "0123456789abcdef";
-
-/* A string as JSON.stringify quotes it: only '"', '\\' and control characters are escaped,
- * with the short forms where JSON has them and \u00xx (lowercase) otherwise. */
-static int put_string(sio__buf *out, const char *s, size_t n)
-{
-    if (!sio__utf8_valid((const uint8_t *)s, n)) return SIO_EUTF8;
-    if (n > SIZE_MAX - 2 || sio__buf_reserve(out, n + 2)) return SIO_ENOMEM;
-    out->data[out->len++] = '"';
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        char esc[6] = {'\\', 0};
-        size_t k = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            esc[1] = (char)c;
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            k = 6;
-        }
-        if (sio__buf_append(out, s + run, i - run) || sio__buf_append(out, esc, k))
-            return SIO_ENOMEM;
-        run = i + 1;
-    }
-    if (sio__buf_append(out, s + run, n - run) || sio__buf_append(out, "\"", 1)) return SIO_ENOMEM;
-    return 0;
-}
-
 static int put_uint(sio__buf *out, uint64_t u, int negative)
 {
     char b[24], *e = b + sizeof b, *p = e;
@@ -855,23 +773,71 @@ static int put_binary(writer *w, const json_t *v)
     return rc;
 }
 
+/* 1 when key is an array index, which JavaScript lists before the other keys of an object:
+ * "0", or a decimal without leading zeros below 2^32 - 1; its value goes in *k. */
+static int array_index(const char *key, size_t len, uint32_t *k)
+{
+    if (!len || len > 10 || (key[0] == '0' && len > 1)) return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!is_digit(key[i])) return 0;
+        v = v * 10 + (uint64_t)(key[i] - '0');
+    }
+    if (v > 4294967294u) return 0;
+    *k = (uint32_t)v;
+    return 1;
+}
+
+typedef struct {
+    uint32_t index;
+    void *it;
+} indexed_member;
+
+static int by_index(const void *a, const void *b)
+{
+    uint32_t x = ((const indexed_member *)a)->index, y = ((const indexed_member *)b)->index;
+    return x < y ? -1 : x > y;
+}
+
+static int put_member(writer *w, void *it, size_t depth, int first)
+{
+    const char *key = json_object_iter_key(it);
+    size_t klen = json_object_iter_key_len(it);
+    json_t *m = json_object_iter_value(it);
+    if (klen == 12 && !memcmp(key, "_placeholder", 12) && json_is_true(m)) w->literal = 1;
+    int rc = first ? 0 : sio__buf_append(w->out, ",", 1);
+    if (!rc) rc = sio__json_put_string(w->out, key, klen);
+    if (!rc) rc = sio__buf_append(w->out, ":", 1);
+    if (!rc) rc = put_value(w, m, depth + 1);
+    return rc;
+}
+
+/* Members in JavaScript's order (OrdinaryOwnPropertyKeys): array indexes first, ascending,
+ * then the other keys in insertion order. */
 static int put_object(writer *w, const json_t *v, size_t depth)
 {
     if (sio__sp_is_binary(v)) return put_binary(w, v);
+    json_t *o = (json_t *)v;
+    indexed_member few[8], *idx = few;
+    size_t n = 0, k = 0;
+    uint32_t index;
+    for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it))
+        n += (size_t)array_index(json_object_iter_key(it), json_object_iter_key_len(it), &index);
+    if (n > sizeof few / sizeof *few && !(idx = sio__reallocarray(NULL, n, sizeof *idx)))
+        return SIO_ENOMEM;
+    for (void *it = json_object_iter(o); n && it; it = json_object_iter_next(o, it))
+        if (array_index(json_object_iter_key(it), json_object_iter_key_len(it), &index))
+            idx[k++] = (indexed_member){index, it};
+    qsort(idx, n, sizeof *idx, by_index);
+
     int rc = sio__buf_append(w->out, "{", 1);
-    const char *sep = "";
-    for (void *it = json_object_iter((json_t *)v); it && !rc;
-         it = json_object_iter_next((json_t *)v, it)) {
-        const char *key = json_object_iter_key(it);
-        size_t klen = json_object_iter_key_len(it);
-        json_t *m = json_object_iter_value(it);
-        if (klen == 12 && !memcmp(key, "_placeholder", 12) && json_is_true(m)) w->literal = 1;
-        rc = sio__buf_append_str(w->out, sep);
-        if (!rc) rc = put_string(w->out, key, klen);
-        if (!rc) rc = sio__buf_append(w->out, ":", 1);
-        if (!rc) rc = put_value(w, m, depth + 1);
-        sep = ",";
+    for (k = 0; k < n && !rc; k++) rc = put_member(w, idx[k].it, depth, k == 0);
+    for (void *it = json_object_iter(o); it && !rc; it = json_object_iter_next(o, it)) {
+        if (n && array_index(json_object_iter_key(it), json_object_iter_key_len(it), &index))
+            continue;
+        rc = put_member(w, it, depth, k++ == 0);
     }
+    if (idx != few) sio__free(idx);
     return rc ? rc : sio__buf_append(w->out, "}", 1);
 }
 
@@ -898,7 +864,7 @@ static int put_value(writer *w, const json_t *v, size_t depth)
         if (depth >= w->max_depth) return SIO_ETOOBIG;
         return put_array(w, v, depth);
     case JSON_STRING:
-        return put_string(w->out, json_string_value(v), json_string_length(v));
+        return sio__json_put_string(w->out, json_string_value(v), json_string_length(v));
     case JSON_INTEGER: {
         json_int_t k = json_integer_value(v);
         return put_uint(w->out, k < 0 ? 0 - (uint64_t)k : (uint64_t)k, k < 0);

@@ -13,9 +13,9 @@
  * Binary values live in jansson trees as a marked node: an object with exactly one member,
  * whose 4-byte key is the byte 0xff followed by "bin", and whose value is a string holding the
  * raw bytes (jansson strings can hold any bytes when made with the _nocheck constructors).
- * jansson's parser refuses keys that are not UTF-8, so such a node never comes from the wire;
- * and the key is an ordinary C string, so json_equal, json_deep_copy and the other jansson
- * functions handle these nodes like any object. The decoder puts these nodes where the
+ * The JSON parser (json.h) never makes a key with the byte 0xff, so such a node never comes
+ * from the wire; and the key is an ordinary C string, so json_equal, json_deep_copy and the other
+ * jansson functions handle these nodes like any object. The decoder puts these nodes where the
  * placeholders were; the encoder turns them back into placeholders and lists their bytes as
  * the attachments to send.
  */
@@ -53,7 +53,7 @@ typedef struct sio__sp_options {
     /* Most attachments in one binary packet, decoded or encoded; 0 means 10. */
     size_t max_attachments;
     /* Most nested arrays and objects in a payload (a placeholder counts as one level);
-     * 0 means 128. jansson itself stops at 2048. */
+     * 0 means 128, and more than SIO__JSON_MAX_DEPTH (2048) means 2048 when decoding. */
     size_t max_depth;
 } sio__sp_options;
 
@@ -115,12 +115,13 @@ json_t *sio__sp_deep_copy(const json_t *v);
 /*
  * Decode one text packet s[0..n), the body of one Engine.IO message (which has checked that
  * it is UTF-8). On success returns 0 and fills p: nsp and query point into s (or at a static
- * "/"), data is a new tree or NULL. A BINARY_EVENT/ACK comes out as it is on the wire: type
- * 5 or 6, attachments set, placeholders still in data (already checked to be in range).
- * On failure p holds nothing to release, and *reason (when reason is not NULL) gets a static
- * description. Errors: SIO_EPROTO for anything socket.io-parser would reject and for the
- * stricter rules listed in packet.c, SIO_ETOOBIG for more attachments than max_attachments or
- * a payload deeper than max_depth, SIO_ENOMEM. opts may be NULL.
+ * "/"), data is a new tree (JSON as JSON.parse reads it, see json.h) or NULL. A
+ * BINARY_EVENT/ACK comes out as it is on the wire: type 5 or 6, attachments set, placeholders
+ * still in data (already checked to be in range). On failure p holds nothing to release, and
+ * *reason (when reason is not NULL) gets a static description. Errors: SIO_EPROTO for
+ * anything socket.io-parser would reject and for the stricter rules listed in packet.c,
+ * SIO_ETOOBIG for more attachments than max_attachments or a payload deeper than max_depth,
+ * SIO_ENOMEM. opts may be NULL.
  */
 int sio__sp_decode(const sio__sp_options *opts, const char *s, size_t n, sio__sp_packet *p,
                    const char **reason);
@@ -188,7 +189,7 @@ size_t sio__sp_decoder_awaited(const sio__sp_decoder *d);
  *               SIO__SP_MAX_ID; binary nodes in a packet other than an event or ack; an
  *               object with "_placeholder": true in a packet that also has binary nodes (the
  *               peer would take it for an attachment);
- *   SIO_EUTF8   a string or key that is not valid UTF-8;
+ *   SIO_EUTF8   a string or key that is not WTF-8 (UTF-8 that may hold lone surrogates);
  *   SIO_ETOOBIG more binary nodes than max_attachments or cap, or data deeper than max_depth;
  *   SIO_ENOMEM.
  * On error out is left as it was. The JSON is what JavaScript's JSON.stringify writes for the
@@ -198,9 +199,11 @@ int sio__sp_encode(const sio__sp_options *opts, sio__buf *out, const sio__sp_pac
                    sio__sp_blob *blobs, size_t cap);
 
 /*
- * Append v as JSON.stringify writes it: compact, members in insertion order, strings escaped
- * as JavaScript does, numbers as Number.prototype.toString. Binary nodes are SIO_EINVAL;
- * otherwise errors as sio__sp_encode. max_depth 0 means the default.
+ * Append v as JSON.stringify writes it: compact; an object's members in JavaScript's order,
+ * the array-index keys ("0", "7", up to 2^32 - 2) first in numeric order, then the others in
+ * insertion order; strings escaped as JavaScript does (sio__json_put_string: WTF-8, a lone
+ * surrogate as \udxxx); numbers as Number.prototype.toString, integers exactly. Binary nodes
+ * are SIO_EINVAL; otherwise errors as sio__sp_encode. max_depth 0 means the default.
  */
 int sio__sp_stringify(sio__buf *out, const json_t *v, size_t max_depth);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "sio.h"
+#include "sio/json.h"
 #include "sio/packet.h"
 
 /* ------------------------------------------------------------------------------------ */
@@ -638,15 +639,64 @@ static void test_bad_namespace_and_id(void **state)
     expect_bad(&v5, "29007199254740992[\"a\"]", SIO_EPROTO, "invalid ack id");
     expect_bad(&v5, "299999999999999999999[\"a\"]", SIO_EPROTO, "invalid ack id");
     expect_bad(&v5, "218446744073709551616[\"a\"]", SIO_EPROTO, "invalid ack id");
-    /* node reads whitespace as id digits ("2 [..]" has id 0 there): refused. */
-    expect_bad(&v5, "2 [\"a\"]", SIO_EPROTO, "invalid payload");
-    expect_bad(&v5, "21 [\"a\"]", SIO_EPROTO, "invalid payload");
-    expect_bad(&v5, "2\t[\"a\"]", SIO_EPROTO, "invalid payload");
-    expect_bad(&v5, "2/a,\n[\"a\"]", SIO_EPROTO, "invalid payload");
-    expect_bad(&v5, "0/admin, ", SIO_EPROTO, "invalid payload");
     /* Something other than a digit after the id is the payload. */
     expect_bad(&v5, "21a[\"a\"]", SIO_EPROTO, "invalid payload");
     expect_bad(&v5, "2-1[\"a\"]", SIO_EPROTO, "invalid payload");
+}
+
+/* node: socket.io-parser's decodeString, rendered, or NULL where it throws. Its id loop takes
+ * every character c with Number(c) == c: the digits and JavaScript's white space. */
+static const struct {
+    const char *text, *node;
+} id_vectors[] = {
+    {"2 [\"a\"]", "2 #0 [\"a\"]"},
+    {"21 [\"a\"]", "2 #1 [\"a\"]"},
+    {"2\t[\"a\"]", "2 #0 [\"a\"]"},
+    {"2\r\n[\"a\"]", "2 #0 [\"a\"]"},
+    {"2/a,\n[\"a\"]", "2 /a #0 [\"a\"]"},
+    {"0/admin, ", "0 /admin #0"},
+    {"2  7 [\"a\"]", "2 #7 [\"a\"]"},
+    {"2\302\240[\"a\"]", "2 #0 [\"a\"]"},
+    {"2\357\273\2773[\"a\"]", "2 #3 [\"a\"]"},
+    {"2\342\200\2503\343\200\200[\"a\"]", "2 #3 [\"a\"]"},
+    {"2\342\200\251\341\232\200\342\200\200\342\200\212\342\200\257\342\201\237[\"a\"]",
+     "2 #0 [\"a\"]"},
+    {"2\013\0141[\"a\"]", "2 #1 [\"a\"]"},
+    {"3 []", "3 #0 []"},
+    {"0 {}", "0 #0 {}"},
+    {"1 ", "1 #0"},
+    {"4 \"x\"", "4 #0 \"x\""},
+    {"2[\"a\"] ", "2 [\"a\"]"},
+    {"2[\"a\"]\n", "2 [\"a\"]"},
+    {"2[\"a\"]\t\r\n ", "2 [\"a\"]"},
+    {"2 [\"a\"] ", "2 #0 [\"a\"]"},
+    {"29007199254740991 [\"a\"]", "2 #9007199254740991 [\"a\"]"},
+    {"2\341\240\216[\"a\"]", NULL},
+    {"2\342\200\213[\"a\"]", NULL},
+    {"2\302\205[\"a\"]", NULL},
+    {"2\342\200\207x[\"a\"]", NULL},
+    {"2[\"a\"]\302\240", NULL},
+    {"2[\"a\"]\013", NULL},
+    {"1 {}", NULL},
+};
+
+static void test_ack_id_white_space(void **state)
+{
+    for (size_t i = 0; i < sizeof id_vectors / sizeof *id_vectors; i++) {
+        if (id_vectors[i].node)
+            expect_ok(&v5, id_vectors[i].text, id_vectors[i].node);
+        else
+            expect_bad(&v5, id_vectors[i].text, SIO_EPROTO, "invalid payload");
+    }
+    /* Stricter: node reads "1 2" as the id NaN (and answers "3NaN[...]"), and ids past 2^53 as
+     * inexact numbers. */
+    expect_bad(&v5, "2 1 2[\"a\"]", SIO_EPROTO, "invalid ack id");
+    expect_bad(&v5, "21\302\2402", SIO_EPROTO, "invalid ack id");
+    expect_bad(&v5, "2 9007199254740992[\"a\"]", SIO_EPROTO, "invalid ack id");
+    /* A character cut short at the end is not white space. */
+    expect_bad_n(&v5, "2\xe2\x80", 3, SIO_EPROTO, "invalid payload");
+    expect_bad_n(&v5, "2\xc2", 2, SIO_EPROTO, "invalid payload");
+    expect_roundtrip(&v5, "20[\"a\"]", NULL, 0);
 }
 
 static void test_bad_json(void **state)
@@ -656,14 +706,15 @@ static void test_bad_json(void **state)
         "2['a']",       "2[\"a\" 1]",   "2[01]",          "2[1.]",           "2[.5]",
         "2[+1]",        "2[NaN]",       "2[Infinity]",    "2[\"\x01\"]",     "2[\"a\\x\"]",
         "2[\"\\u12\"]", "2[\"a\"]\x1e", "0{\"a\":1,}",    "0{a:1}",          "4'x'",
-        "2[undefined]", "2[\"a\"]//",   "2[\"\\ud800\"]", "2[\"\\udc00\"]",  "0{\"a\\u0000\":1}",
-        "2[1e400]",     "2[-1e400]",
+        "2[undefined]", "2[\"a\"]//",   "2[1e]",          "2[-]",            "0{\"a\":1 \"b\":2}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_bad(&v5, bad[i], SIO_EPROTO, "invalid payload");
     /* Invalid UTF-8 inside the JSON (the Engine.IO layer would have refused it first). */
     expect_bad(&v5, "2[\"\xff\"]", SIO_EPROTO, "invalid payload");
     expect_bad(&v5, "2[\"\xc0\xaf\"]", SIO_EPROTO, "invalid payload");
+    expect_bad(&v5, "2[\"\xed\xa0\x80\"]", SIO_EPROTO, "invalid payload"); /* raw surrogate */
+    expect_bad(&v5, "2[\"\\n\xf4\x90\x80\x80\"]", SIO_EPROTO, "invalid payload");
     /* A raw NUL is not JSON; an escaped one is fine in a value. */
     expect_bad_n(&v5, "2[\"a\0\"]", 7, SIO_EPROTO, "invalid payload");
     expect_bad_n(&v5, "2[\"a\"]\0", 7, SIO_EPROTO, "invalid payload");
@@ -671,8 +722,19 @@ static void test_bad_json(void **state)
     /* Trailing whitespace is JSON's. */
     expect_ok(&v5, "2[\"a\"] \n", "2 [\"a\"]");
     expect_ok(&v5, "2[ \"a\" , 1 ]", "2 [\"a\",1]");
-    /* Surrogate pairs written as escapes are one character. */
+    /* Surrogate pairs written as escapes are one character; a lone one is kept (node). */
     expect_ok(&v5, "2[\"\\ud83d\\ude00\"]", "2 [\"\xf0\x9f\x98\x80\"]");
+    expect_ok(&v5, "2[\"\\ud800\",\"\\udc00\"]", "2 [\"\\ud800\",\"\\udc00\"]");
+    expect_ok(&v5, "0{\"a\\u0000\":1}", "0 {\"a\\u0000\":1}");
+    expect_ok(&v5, "2[\"a\",1e400,-1e400]", "2 [\"a\",null,null]");
+    /* An infinite number as the event name is a number for isPayloadValid: the event is
+     * named by String(Infinity), what the listeners are keyed by. */
+    expect_ok(&v5, "2[1e400,-1e400]", "2 [\"Infinity\",null]");
+    expect_ok(&v5, "2 [ \n-1e999]", "2 #0 [\"-Infinity\"]");
+    expect_ok(&v5, "51-[1e400,{\"_placeholder\":true,\"num\":0}]",
+              "5 +1 [\"Infinity\",{\"_placeholder\":true,\"num\":0}]");
+    expect_bad(&v5, "2[null,1]", SIO_EPROTO, "invalid payload");
+    expect_ok(&v5, "31[1e400]", "3 #1 [null]");
     /* Duplicate keys: the last value, at the first key's place (JSON.parse). */
     expect_ok(&v5, "0{\"a\":1,\"b\":2,\"a\":3}", "0 {\"a\":3,\"b\":2}");
 }
@@ -1036,16 +1098,21 @@ static void test_encode_invalid(void **state)
     expect_encode(&v5, p, "29007199254740991[\"a\"]", "");
     p = pkt(2, "/", 1, SIO__SP_MAX_ID + 1, json_incref(a));
     expect_encode_rc(&v5, p, SIO_EINVAL);
-    /* Strings and keys must be UTF-8 (the _nocheck constructors do not check). */
-    expect_encode_rc(&v5, pkt(2, "/", 0, 0, json_pack("[o]", json_stringn_nocheck("\xff", 1))),
-                     SIO_EUTF8);
-    expect_encode_rc(&v5,
-                     pkt(2, "/", 0, 0, json_pack("[o]", json_stringn_nocheck("\xed\xa0\x80", 3))),
-                     SIO_EUTF8);
-    json_t *o = json_object();
-    json_object_setn_new_nocheck(o, "\xc0\x80", 2, json_true());
-    expect_encode_rc(&v5, pkt(2, "/", 0, 0, json_pack("[so]", "a", o)), SIO_EUTF8);
-    /* A key with NUL is written escaped (jansson's parser would refuse it back). */
+    /* Strings and keys must be WTF-8 (the _nocheck constructors do not check): UTF-8 in which
+     * a lone surrogate may stand, written as an escape. */
+    const char *not_wtf8[] = {"\xff", "\xc0\x80", "\xe0\x80\x80", "\xf4\x90\x80\x80",    "\xed\xa0",
+                              "\x80", "a\xc3",    "\xf0\x9f\x98", "\xf8\x88\x80\x80\x80"};
+    for (size_t i = 0; i < sizeof not_wtf8 / sizeof *not_wtf8; i++) {
+        json_t *bad = json_stringn_nocheck(not_wtf8[i], strlen(not_wtf8[i]));
+        expect_encode_rc(&v5, pkt(2, "/", 0, 0, json_pack("[so]", "a", bad)), SIO_EUTF8);
+        json_t *o = json_object();
+        json_object_setn_new_nocheck(o, not_wtf8[i], strlen(not_wtf8[i]), json_true());
+        expect_encode_rc(&v5, pkt(2, "/", 0, 0, json_pack("[so]", "a", o)), SIO_EUTF8);
+    }
+    expect_encode(&v5, pkt(2, "/", 0, 0, json_pack("[o]", json_stringn_nocheck("\xed\xa0\x80", 3))),
+                  "2[\"\\ud800\"]", "");
+    json_t *o;
+    /* A key with NUL is written escaped. */
     o = json_object();
     json_object_setn_new_nocheck(o, "a\0b", 3, json_true());
     expect_encode(&v5, pkt(2, "/", 0, 0, json_pack("[so]", "a", o)),
@@ -1101,6 +1168,16 @@ static void test_stringify_strings(void **state)
     expect_stringify(json_stringn("\0\0", 2), "\"\\u0000\\u0000\"");
     /* Keys are escaped the same way. */
     expect_stringify(json_pack("{s:i}", "a\"b\\c\n\x01", 1), "{\"a\\\"b\\\\c\\n\\u0001\":1}");
+    /* node: lone surrogates (here WTF-8, 3 bytes each) are escaped; a high and a low one in a
+     * row are one character to JavaScript, written as it is. */
+    expect_stringify(json_pack("[ooooo]", json_stringn_nocheck("\xed\xa0\x80", 3),
+                               json_stringn_nocheck("\xed\xbf\xbf\xed\xa0\x80", 6),
+                               json_stringn_nocheck("a\355\257\277b", 5),
+                               json_stringn_nocheck("\xed\xa0\x80\xed\xb0\x80", 6),
+                               json_stringn_nocheck("\xed\xb0\x80\xed\xa0\x80\xed\xb0\x80", 9)),
+                     "[\"\\ud800\",\"\\udfff\\ud800\",\"a\\udbffb\",\"\xf0\x90\x80\x80\","
+                     "\"\\udc00\xf0\x90\x80\x80\"]");
+    expect_stringify(json_string("\xed\x9f\xbf\xee\x80\x80"), "\"\xed\x9f\xbf\xee\x80\x80\"");
     /* Binary nodes are not JSON. */
     sio__buf b = SIO__BUF_INIT;
     json_t *v = json_pack("[o]", BIN("x"));
@@ -1296,9 +1373,33 @@ static void test_stringify_structures(void **state)
                      "[[],{},[[]],[{}],{\"a\":[]},{\"b\":{}}]");
     expect_stringify(parse(" { \"z\" : 1 , \"a\" : [ true , false , null ] } "),
                      "{\"z\":1,\"a\":[true,false,null]}");
-    /* Members in insertion order (JavaScript would list "2" and "10" first). */
+    /* node: array-index keys first, in numeric order, then the others in insertion order. */
     expect_stringify(parse("{\"b\":1,\"a\":2,\"10\":3,\"2\":4}"),
-                     "{\"b\":1,\"a\":2,\"10\":3,\"2\":4}");
+                     "{\"2\":4,\"10\":3,\"b\":1,\"a\":2}");
+    json_t *many = json_object();
+    json_object_set_new(many, "x", json_integer(0));
+    for (int i = 20; i >= 0; i--) {
+        char k[8];
+        snprintf(k, sizeof k, "%d", i);
+        json_object_set_new(many, k, json_integer(i));
+    }
+    json_object_set_new(many, "y", json_integer(1));
+    json_object_set_new(many, "4294967294", json_integer(2));
+    json_object_set_new(many, "4294967295", json_integer(3));
+    json_object_set_new(many, "007", json_integer(4));
+    expect_stringify(many,
+                     "{\"0\":0,\"1\":1,\"2\":2,\"3\":3,\"4\":4,\"5\":5,\"6\":6,\"7\":7,\"8\":8,"
+                     "\"9\":9,\"10\":10,\"11\":11,\"12\":12,\"13\":13,\"14\":14,\"15\":15,"
+                     "\"16\":16,\"17\":17,\"18\":18,\"19\":19,\"20\":20,\"4294967294\":2,"
+                     "\"x\":0,\"y\":1,\"4294967295\":3,\"007\":4}");
+    /* In a packet, with binary nodes among the members: numbered in the written order. */
+    expect_encode(
+        &v5,
+        pkt(2, "/", 0, 0,
+            json_pack("[s{sososo}]", "e", "b", BIN("\x02"), "1", BIN("\x01"), "a", BIN("\x03"))),
+        "53-[\"e\",{\"1\":{\"_placeholder\":true,\"num\":0},\"b\":{\"_placeholder\":true,"
+        "\"num\":1},\"a\":{\"_placeholder\":true,\"num\":2}}]",
+        "<01>|<02>|<03>");
     json_t *o = json_object();
     json_object_set_new(o, "y", json_integer(1));
     json_object_set_new(o, "x", json_integer(2));
@@ -1322,48 +1423,335 @@ static void test_decode_numbers(void **state)
 {
     guard g;
     sio__sp_packet p;
-    /* An integer past 64 bits (JavaScript writes 2**64 in full) is read as a double; the
-     * other numbers keep their kind, exactly. */
+    /* Safe integers (below 2^53 in magnitude) are json_integers; every other number is the
+     * double JSON.parse reads, and a number beyond the double range, an infinity there, is
+     * null (what JSON.stringify writes for it). */
     const char *t = "2[18446744073709552000,1,-2,1.5,-0,9223372036854775807,1e2,"
-                    "-9223372036854775809,9007199254740993,\"99999999999999999999\",1.5e300]";
+                    "-9223372036854775809,9007199254740993,\"99999999999999999999\",1.5e300,"
+                    "9007199254740991,-9007199254740991,9007199254740992,1e400,-1e400]";
     assert_int_equal(sio__sp_decode(NULL, guard_put(&g, t, strlen(t)), strlen(t), &p, NULL), 0);
     guard_free(&g);
-    assert_true(json_is_real(json_array_get(p.data, 0)));
-    assert_true(json_real_value(json_array_get(p.data, 0)) == 18446744073709551616.0);
-    assert_int_equal(json_integer_value(json_array_get(p.data, 1)), 1);
-    assert_int_equal(json_integer_value(json_array_get(p.data, 2)), -2);
-    assert_true(json_is_real(json_array_get(p.data, 3)));
-    assert_true(json_is_integer(json_array_get(p.data, 4)));
-    assert_int_equal(json_integer_value(json_array_get(p.data, 5)), INT64_MAX);
-    assert_true(json_is_real(json_array_get(p.data, 6)));
-    assert_true(json_is_real(json_array_get(p.data, 7)));
-    assert_int_equal(json_integer_value(json_array_get(p.data, 8)), 9007199254740993);
-    assert_string_equal(json_text(p.data),
-                        "[18446744073709552000,1,-2,1.5,0,9223372036854775807,100,"
-                        "-9223372036854776000,9007199254740993,\"99999999999999999999\",1.5e+300]");
+    const json_t *a = p.data;
+    assert_true(json_is_real(json_array_get(a, 0)));
+    assert_true(json_real_value(json_array_get(a, 0)) == 18446744073709551616.0);
+    assert_int_equal(json_integer_value(json_array_get(a, 1)), 1);
+    assert_int_equal(json_integer_value(json_array_get(a, 2)), -2);
+    assert_true(json_is_real(json_array_get(a, 3)));
+    assert_true(json_is_integer(json_array_get(a, 4)));
+    assert_true(json_is_real(json_array_get(a, 5)));
+    assert_true(json_real_value(json_array_get(a, 5)) == 9223372036854775808.0);
+    assert_true(json_is_real(json_array_get(a, 6)));
+    assert_true(json_is_real(json_array_get(a, 7)));
+    assert_true(json_is_real(json_array_get(a, 8)));
+    assert_true(json_real_value(json_array_get(a, 8)) == 9007199254740992.0);
+    assert_int_equal(json_integer_value(json_array_get(a, 11)), 9007199254740991);
+    assert_int_equal(json_integer_value(json_array_get(a, 12)), -9007199254740991);
+    assert_true(json_is_real(json_array_get(a, 13)));
+    assert_true(json_is_null(json_array_get(a, 14)));
+    assert_true(json_is_null(json_array_get(a, 15)));
+    /* node: JSON.stringify(JSON.parse(...)) */
+    assert_string_equal(json_text(a),
+                        "[18446744073709552000,1,-2,1.5,0,9223372036854776000,100,"
+                        "-9223372036854776000,9007199254740992,\"99999999999999999999\","
+                        "1.5e+300,9007199254740991,-9007199254740991,9007199254740992,"
+                        "null,null]");
     sio__sp_packet_clear(&p);
-    /* The same in objects, nested, and at the top. */
+    /* The same in objects, nested, and at the top (node). */
     expect_ok(&v5, "0{\"a\":{\"b\":[99999999999999999999]},\"c\":3.0}",
               "0 {\"a\":{\"b\":[100000000000000000000]},\"c\":3}");
     expect_ok(&v5, "31[-99999999999999999999999]", "3 #1 [-1e+23]");
     expect_ok(&v5, "4{\"n\":12345678901234567890123}", "4 {\"n\":1.2345678901234568e+22}");
-    expect_ok(&v5, "2[0,-9223372036854775808,-0]", "2 [0,-9223372036854775808,0]");
-    /* Only integer literals are widened: long fractions and exponents stay as they are. */
+    expect_ok(&v5, "2[0,-9223372036854775808,-0]", "2 [0,-9223372036854776000,0]");
     expect_ok(&v5, "2[18446744073709552000,1.12345678901234567890123,123456789012345678901e-1]",
               "2 [18446744073709552000,1.1234567890123457,12345678901234567000]");
-    expect_ok(&v5, "2[\"x\",{\"k\":-18446744073709552000},\"\\\"18446744073709552000\"]",
-              "2 [\"x\",{\"k\":-18446744073709552000},\"\\\"18446744073709552000\"]");
-    /* Reals with integral values are written as integers. */
     expect_ok(&v5, "2[9007199254740993,1.0,-0.0,1e-7,5e-324]",
-              "2 [9007199254740993,1,0,1e-7,5e-324]");
+              "2 [9007199254740992,1,0,1e-7,5e-324]");
     expect_ok(&v5, "2[1e-400]", "2 [0]");
-    /* node: Infinity, written back as null; jansson refuses. */
-    expect_bad(&v5, "2[1e400]", SIO_EPROTO, "invalid payload");
-    expect_bad(&v5, "2[18446744073709552000,1e400]", SIO_EPROTO, "invalid payload");
-    /* Still invalid after the second reading. */
-    expect_bad(&v5, "2[18446744073709552000,01]", SIO_EPROTO, "invalid payload");
-    expect_bad(&v5, "2[18446744073709552000", SIO_EPROTO, "invalid payload");
-    expect_bad(&v5, "2[18446744073709552000,\"a]", SIO_EPROTO, "invalid payload");
+    /* A literal of any length; 10^309 and above are infinite. */
+    char big[700] = "2[1";
+    memset(big + 3, '0', 308);
+    strcpy(big + 311, ",1");
+    memset(big + 313, '0', 309);
+    strcpy(big + 622, "]");
+    guard_put(&g, big, strlen(big));
+    assert_int_equal(sio__sp_decode(NULL, (char *)g.end - strlen(big), strlen(big), &p, NULL), 0);
+    guard_free(&g);
+    assert_true(json_real_value(json_array_get(p.data, 0)) == 1e308);
+    assert_true(json_is_null(json_array_get(p.data, 1)));
+    sio__sp_packet_clear(&p);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* JSON as JSON.parse reads it (src/sio/json.c)                                         */
+/* ------------------------------------------------------------------------------------ */
+
+/* node: JSON.stringify(JSON.parse(text)), NULL where JSON.parse throws. Strings in C are
+ * UTF-8, so "\ud800" in node's output is the escape, written back as JavaScript does. */
+static const struct {
+    const char *text, *node;
+} json_vectors[] = {
+    {"1e400", "null"},
+    {"-1e400", "null"},
+    {"[1e309,1.8e308,1.7976931348623157e308,1.7976931348623158e308,1.7976931348623159e308]",
+     "[null,null,1.7976931348623157e+308,1.7976931348623157e+308,null]"},
+    {"9007199254740991", "9007199254740991"},
+    {"-9007199254740991", "-9007199254740991"},
+    {"9007199254740992", "9007199254740992"},
+    {"9007199254740993", "9007199254740992"},
+    {"-9007199254740993", "-9007199254740992"},
+    {"9007199254740995", "9007199254740996"},
+    {"12345678901234567890", "12345678901234567000"},
+    {"9223372036854775807", "9223372036854776000"},
+    {"-9223372036854775808", "-9223372036854776000"},
+    {"18446744073709551615", "18446744073709552000"},
+    {"18446744073709552000", "18446744073709552000"},
+    {"123456789012345678901234567890", "1.2345678901234568e+29"},
+    {"-999999999999999999999999999999", "-1e+30"},
+    {"[0,-0,0.0,-0.0,1.0,1e2,1E+2,1e-2,0e5,-0e-5]", "[0,0,0,0,1,100,100,0.01,0,0]"},
+    {"1e-400", "0"},
+    {"5e-324", "5e-324"},
+    {"2.4703282292062328e-324", "5e-324"},
+    {"0.1", "0.1"},
+    {"123456789.123456789", "123456789.12345679"},
+    {"100000000000000000000", "100000000000000000000"},
+    {"1e21", "1e+21"},
+    {"1e-7", "1e-7"},
+    {"0.000001", "0.000001"},
+    {"3.5e3", "3500"},
+    {"[-0.0000001,1e-6,-1e21,1.5e300,2e-308,4.9e-324,123e-20]",
+     "[-1e-7,0.000001,-1e+21,1.5e+300,2e-308,5e-324,1.23e-18]"},
+    {"{\"b\":1,\"2\":0,\"a\":1,\"1\":0,\"01\":2,\"-1\":3,\"4294967294\":4,\"4294967295\":5}",
+     "{\"1\":0,\"2\":0,\"4294967294\":4,\"b\":1,\"a\":1,\"01\":2,\"-1\":3,\"4294967295\":5}"},
+    {"{\"10\":1,\"9\":2,\"0\":3,\"00\":4,\"1.5\":5,\"1e3\":6,\" 1\":7,\"+1\":8,\"4294967296\":9,"
+     "\"\":10}",
+     "{\"0\":3,\"9\":2,\"10\":1,\"00\":4,\"1.5\":5,\"1e3\":6,\" 1\":7,\"+1\":8,\"4294967296\":9,"
+     "\"\":10}"},
+    {"[{\"z\":{\"3\":[{\"1\":1,\"0\":0}],\"x\":1}}]",
+     "[{\"z\":{\"3\":[{\"0\":0,\"1\":1}],\"x\":1}}]"},
+    {"{\"a\":1,\"a\":2}", "{\"a\":2}"},
+    {"{\"a\":1,\"b\":2,\"a\":3}", "{\"a\":3,\"b\":2}"},
+    {"{\"1\":1,\"1\":2}", "{\"1\":2}"},
+    {"{\"a\":[1],\"a\":{\"b\":2}}", "{\"a\":{\"b\":2}}"},
+    {"{\"__proto__\":{\"x\":1}}", "{\"__proto__\":{\"x\":1}}"},
+    {"{\"__proto__\":1,\"a\":2}", "{\"__proto__\":1,\"a\":2}"},
+    {"\"\\ud800\"", "\"\\ud800\""},
+    {"\"\\udc00\"", "\"\\udc00\""},
+    {"\"\\udc00x\\ud83d\\ude00\"", "\"\\udc00x\360\237\230\200\""},
+    {"\"\\ud83d\"", "\"\\ud83d\""},
+    {"\"\\ud83d\\u0041\"", "\"\\ud83dA\""},
+    {"\"\\ude00\\ud83d\"", "\"\\ude00\\ud83d\""},
+    {"\"\\ud83d\\ude00\"", "\"\360\237\230\200\""},
+    {"\"\\uD83D\\uDE00\"", "\"\360\237\230\200\""},
+    {"\"\\ud800\\ud800\\udc00\"", "\"\\ud800\360\220\200\200\""},
+    {"\"\\udbff\\udfff\"", "\"\364\217\277\277\""},
+    {"\"a\\ud800b\"", "\"a\\ud800b\""},
+    {"\"\\ud800\\\\\"", "\"\\ud800\\\\\""},
+    {"{\"\\ud800\":1}", "{\"\\ud800\":1}"},
+    {"{\"\\u0000\":1,\"a\\u0000b\":2}", "{\"\\u0000\":1,\"a\\u0000b\":2}"},
+    {"\"\\u0000\"", "\"\\u0000\""},
+    {"\"\\u2028\\u2029\"", "\"\342\200\250\342\200\251\""},
+    {"\"\\u007f\\u001f\"", "\"\177\\u001f\""},
+    {"\"\\/\"", "\"/\""},
+    {"\"\\b\\f\\n\\r\\t\\\"\\\\\"", "\"\\b\\f\\n\\r\\t\\\"\\\\\""},
+    {"\"\\u00e9\\u00E9\303\251\360\237\230\200\"", "\"\303\251\303\251\303\251\360\237\230\200\""},
+    {" 1 ", "1"},
+    {"\t[ 1 , 2 ]\n", "[1,2]"},
+    {"\r\n{ \"a\" : [ ] }\r\n", "{\"a\":[]}"},
+    {"[1,\n2]", "[1,2]"},
+    {"[1,]", NULL},
+    {"[,1]", NULL},
+    {"{\"a\":1,}", NULL},
+    {"{,}", NULL},
+    {"[01]", NULL},
+    {"[1.]", NULL},
+    {"[.5]", NULL},
+    {"[-]", NULL},
+    {"[+1]", NULL},
+    {"[1e]", NULL},
+    {"[1e+]", NULL},
+    {"[-01]", NULL},
+    {"[0x1]", NULL},
+    {"[Infinity]", NULL},
+    {"[NaN]", NULL},
+    {"[true,false,null]", "[true,false,null]"},
+    {"[tru]", NULL},
+    {"[nul]", NULL},
+    {"[True]", NULL},
+    {"\"\\x41\"", NULL},
+    {"\"\\u12\"", NULL},
+    {"\"\\u12g4\"", NULL},
+    {"\"\\U0041\"", NULL},
+    {"\"a\tb\"", NULL},
+    {"\"a\001\"", NULL},
+    {"\"a", NULL},
+    {"\"\\", NULL},
+    {"\"\\u", NULL},
+    {"\"\\ud83d\\u", NULL},
+    {"'a'", NULL},
+    {"{a:1}", NULL},
+    {"[1 2]", NULL},
+    {"{\"a\" 1}", NULL},
+    {"{\"a\":1 \"b\":2}", NULL},
+    {"{\"a\"}", NULL},
+    {"{1:2}", NULL},
+    {"[", NULL},
+    {"{", NULL},
+    {"]", NULL},
+    {"[}", NULL},
+    {"[]", "[]"},
+    {"{}", "{}"},
+    {"[[]]", "[[]]"},
+    {"\"\"", "\"\""},
+    {"null", "null"},
+    {"true", "true"},
+    {"false", "false"},
+    {"", NULL},
+    {" ", NULL},
+    {"[1]x", NULL},
+    {"[1][2]", NULL},
+    {"\302\240[1]", NULL},
+    {"\357\273\277[1]", NULL},
+    {"[1]\302\240", NULL},
+    {"[1]\342\200\250", NULL},
+    {"\"\342\200\250\"", "\"\342\200\250\""},
+    {"\"\177\"", "\"\177\""},
+    {"[1\014]", NULL},
+    {"[1\013]", NULL},
+    {"{\"a\":{\"b\":{\"c\":[{\"d\":null}]}}}", "{\"a\":{\"b\":{\"c\":[{\"d\":null}]}}}"},
+};
+
+/* sio__json_parse on a guarded copy of s[0..n). */
+static int json_parse_n(const char *s, size_t n, size_t max_depth, json_t **out, size_t *where)
+{
+    guard g;
+    int rc = sio__json_parse(guard_put(&g, s, n), n, max_depth, out, where);
+    guard_free(&g);
+    return rc;
+}
+
+static void test_json_node_vectors(void **state)
+{
+    for (size_t i = 0; i < sizeof json_vectors / sizeof *json_vectors; i++) {
+        const char *t = json_vectors[i].text, *want = json_vectors[i].node;
+        json_t *v = NULL;
+        size_t where = SIZE_MAX;
+        int rc = json_parse_n(t, strlen(t), 0, &v, &where);
+        if (!want) {
+            if (rc != SIO_EPROTO) fail_msg("[%s]: rc %d, want SIO_EPROTO", t, rc);
+            assert_true(where <= strlen(t));
+            continue;
+        }
+        if (rc) fail_msg("[%s]: rc %d at %zu", t, rc, where);
+        const char *got = stringify(v);
+        if (strcmp(got, want)) fail_msg("[%s]: got [%s], want [%s]", t, got, want);
+        json_decref(v);
+    }
+}
+
+/* The values the parser builds: their kinds and bytes. */
+static void test_json_values(void **state)
+{
+    json_t *v;
+    const char *t =
+        "[9007199254740991,9007199254740992,-0,1.0,1e2,1e400,\"\\ud800\","
+        "\"\\udc00\\ud83d\\ude00\",\"a\\u0000b\",{\"k\\u0000\":1,\"\":2,\"\\u00e9\":3}]";
+    assert_int_equal(json_parse_n(t, strlen(t), 0, &v, NULL), 0);
+    assert_true(json_is_integer(json_array_get(v, 0)));
+    assert_true(json_is_real(json_array_get(v, 1)));
+    assert_true(json_is_integer(json_array_get(v, 2)));
+    assert_true(json_is_real(json_array_get(v, 3)));
+    assert_true(json_is_real(json_array_get(v, 4)));
+    assert_true(json_is_null(json_array_get(v, 5)));
+    /* Lone surrogates are WTF-8: the 3-byte form of their code point. */
+    json_t *s = json_array_get(v, 6);
+    assert_int_equal(json_string_length(s), 3);
+    assert_memory_equal(json_string_value(s), "\xed\xa0\x80", 3);
+    s = json_array_get(v, 7);
+    assert_int_equal(json_string_length(s), 7);
+    assert_memory_equal(json_string_value(s), "\xed\xb0\x80\xf0\x9f\x98\x80", 7);
+    s = json_array_get(v, 8);
+    assert_int_equal(json_string_length(s), 3);
+    assert_memory_equal(json_string_value(s), "a\0b", 3);
+    /* Keys with NUL, empty keys, keys with escapes; members in the order of the text. */
+    json_t *o = json_array_get(v, 9);
+    assert_int_equal(json_object_size(o), 3);
+    void *it = json_object_iter(o);
+    assert_int_equal(json_object_iter_key_len(it), 2);
+    assert_memory_equal(json_object_iter_key(it), "k\0", 2);
+    it = json_object_iter_next(o, it);
+    assert_int_equal(json_object_iter_key_len(it), 0);
+    it = json_object_iter_next(o, it);
+    assert_int_equal(json_object_iter_key_len(it), 2);
+    assert_memory_equal(json_object_iter_key(it), "\xc3\xa9", 2);
+    assert_int_equal(json_integer_value(json_object_getn(o, "\xc3\xa9", 2)), 3);
+    json_decref(v);
+
+    /* Duplicate keys: the last value at the first key's place, also for containers. */
+    t = "{\"a\":{\"x\":[1]},\"b\":[],\"a\":[{\"y\":2}],\"c\":0}";
+    assert_int_equal(json_parse_n(t, strlen(t), 0, &v, NULL), 0);
+    it = json_object_iter(v);
+    assert_string_equal(json_object_iter_key(it), "a");
+    assert_string_equal(stringify(v), "{\"a\":[{\"y\":2}],\"b\":[],\"c\":0}");
+    json_decref(v);
+
+    /* Any top-level value, surrounded by JSON's white space only. */
+    assert_int_equal(json_parse_n(" \t\r\n\"x\" \t\r\n", 11, 0, &v, NULL), 0);
+    assert_string_equal(json_string_value(v), "x");
+    json_decref(v);
+    /* Raw bytes must be UTF-8 (not WTF-8: a lone surrogate comes only as an escape). */
+    const char *bad[] = {"\"\xed\xa0\x80\"", "\"\xff\"",
+                         "\"\xc3\"",         "\"\xc3",
+                         "\"a\xe2\x82\"",    "\"\xf4\x90\x80\x80\"",
+                         "\xc3\xa9",         "[\"\\u00e9\",\"\xc0\x80\"]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(json_parse_n(bad[i], strlen(bad[i]), 0, &v, NULL), SIO_EPROTO);
+    /* A NUL byte is not JSON, inside a string or out. */
+    assert_int_equal(json_parse_n("\"a\0\"", 4, 0, &v, NULL), SIO_EPROTO);
+    assert_int_equal(json_parse_n("1\0", 2, 0, &v, NULL), SIO_EPROTO);
+    assert_int_equal(json_parse_n("", 0, 0, &v, NULL), SIO_EPROTO);
+    /* Cut short anywhere: refused, never read past the end (the guard page). */
+    const char *whole =
+        "{\"a\":[1.5e3,-2,\"\\ud83d\\ude00\\n\\u00e9\xc3\xa9\",true,false,null,{}]}";
+    for (size_t n = 0; n < strlen(whole); n++)
+        assert_int_equal(json_parse_n(whole, n, 0, &v, NULL), SIO_EPROTO);
+    assert_int_equal(json_parse_n(whole, strlen(whole), 0, &v, NULL), 0);
+    json_decref(v);
+    /* The error offset is where the parser stopped. */
+    size_t where;
+    assert_int_equal(json_parse_n("[1,2,x]", 7, 0, &v, &where), SIO_EPROTO);
+    assert_int_equal(where, 5);
+}
+
+/* Depth: max_depth arrays and objects, iteratively (no recursion), at most 2048. */
+static void test_json_depth(void **state)
+{
+    json_t *v;
+    size_t n = 2 * SIO__JSON_MAX_DEPTH + 2;
+    char *deep = malloc(n + 1);
+    assert_non_null(deep);
+    for (size_t i = 0; i <= SIO__JSON_MAX_DEPTH; i++) {
+        deep[i] = '[';
+        deep[n - 1 - i] = ']';
+    }
+    deep[n] = 0;
+    /* 2049 levels: too deep for every max_depth. */
+    assert_int_equal(json_parse_n(deep, n, 0, &v, NULL), SIO_ETOOBIG);
+    assert_int_equal(json_parse_n(deep, n, SIZE_MAX, &v, NULL), SIO_ETOOBIG);
+    /* 2048 levels: fine by default. */
+    assert_int_equal(json_parse_n(deep + 1, n - 2, 0, &v, NULL), 0);
+    json_decref(v);
+    assert_int_equal(json_parse_n(deep + 1, n - 2, 2047, &v, NULL), SIO_ETOOBIG);
+    free(deep);
+    /* Objects count as levels too, as do empty ones. */
+    const char *t = "{\"a\":[{\"b\":{}}]}";
+    assert_int_equal(json_parse_n(t, strlen(t), 4, &v, NULL), 0);
+    json_decref(v);
+    assert_int_equal(json_parse_n(t, strlen(t), 3, &v, NULL), SIO_ETOOBIG);
+    assert_int_equal(json_parse_n("[[],[],[[]]]", 12, 2, &v, NULL), SIO_ETOOBIG);
+    assert_int_equal(json_parse_n("[[],[],[]]", 10, 2, &v, NULL), 0);
+    json_decref(v);
+    assert_int_equal(json_parse_n("1", 1, 1, &v, NULL), 0);
+    json_decref(v);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1541,7 +1929,18 @@ static void test_equal_and_copy(void **state)
 /* Nothing from the wire can be a binary node, whatever it looks like. */
 static void test_binary_key_from_wire(void **state)
 {
-    expect_bad(&v5, "2[\"a\",{\"\\u0000bin\":\"x\"}]", SIO_EPROTO, "invalid payload");
+    /* The parser writes UTF-8 (WTF-8), which has no byte 0xff: "\u00ff" is two bytes. */
+    const char *look[] = {"2[\"a\",{\"\\u0000bin\":\"x\"}]", "2[\"a\",{\"\\u00ffbin\":\"x\"}]",
+                          "2[\"a\",{\"\303\277bin\":\"x\"}]"};
+    for (size_t i = 0; i < sizeof look / sizeof *look; i++) {
+        guard g;
+        sio__sp_packet p;
+        const char *t = look[i];
+        assert_int_equal(sio__sp_decode(NULL, guard_put(&g, t, strlen(t)), strlen(t), &p, NULL), 0);
+        guard_free(&g);
+        assert_false(sio__sp_has_binary(p.data));
+        sio__sp_packet_clear(&p);
+    }
     expect_ok(&v5, "2[\"a\",{\"bin\":\"x\"}]", "2 [\"a\",{\"bin\":\"x\"}]");
     expect_ok(&v5, "2[\"a\",{\"\\\\0bin\":\"x\"}]", "2 [\"a\",{\"\\\\0bin\":\"x\"}]");
 }
@@ -1557,6 +1956,7 @@ int main(void)
         cmocka_unit_test(test_bad_type),
         cmocka_unit_test(test_bad_attachments),
         cmocka_unit_test(test_bad_namespace_and_id),
+        cmocka_unit_test(test_ack_id_white_space),
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_payload_rules),
         cmocka_unit_test(test_binary_reassembly),
@@ -1569,6 +1969,9 @@ int main(void)
         cmocka_unit_test(test_stringify_numbers),
         cmocka_unit_test(test_stringify_structures),
         cmocka_unit_test(test_decode_numbers),
+        cmocka_unit_test(test_json_node_vectors),
+        cmocka_unit_test(test_json_values),
+        cmocka_unit_test(test_json_depth),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_binary_nodes),
         cmocka_unit_test(test_equal_and_copy),
