@@ -5,18 +5,21 @@
  * Decoding follows socket.io-parser's decodeString (4.2) field by field: one digit of type,
  * for binary packets the attachment count and '-', a namespace from '/' up to ',' (or the
  * end), the ack id, then the rest is JSON, read as JSON.parse reads it (json.c). The payload
- * rules are isPayloadValid's. A binary packet's placeholders are checked as soon as its text
- * arrives, against the announced count, so reassembly cannot fail later: when the last
- * attachment arrives, each placeholder is swapped for a binary node, which may appear several
- * times when several placeholders name it (the node is shared, not copied).
+ * rules are isPayloadValid's, applied only when there is a payload: socket.io-parser lets
+ * every type come without one, and the Node server then dispatches "2" as an event named
+ * undefined and "3<id>" as an answer with no arguments. A binary packet's placeholders are
+ * checked as soon as its text arrives, against the announced count, so reassembly cannot fail
+ * later: when the last attachment arrives, each placeholder is swapped for a binary node,
+ * which may appear several times when several placeholders name it (the node is shared, not
+ * copied).
  *
  * The ack id is what the parser's id loop reads: the run of characters c with Number(c) == c,
  * which are the digits and JavaScript's white space (Number(" ") is 0), converted with
  * Number(). So "2 [...]" is an event with id 0 and "2 7 [...]" one with id 7; the JSON
  * payload never starts with white space, since the id takes it.
  *
- * Where socket.io-parser accepts input only by accident of JavaScript's loose conversions, or
- * where the specification is stricter than the parser, the decoder is strict:
+ * Where socket.io-parser accepts input only by accident of JavaScript's loose conversions, the
+ * decoder is strict:
  * - The type is one digit 0 to 6. The parser reads Number(str.charAt(0)), so an empty packet,
  *   or one starting with a space, is a CONNECT there.
  * - The attachment count is decimal digits followed by '-', and at least 1 (as the parser
@@ -24,20 +27,16 @@
  * - The ack id is at most 2^53 - 1 (Number.MAX_SAFE_INTEGER), and has no white space between
  *   its digits: past that bound the parser's ids are inexact floats, and "2 1 2[...]" has the
  *   id NaN there, which the server echoes as "3NaN[...]".
- * - EVENT and BINARY_EVENT need a payload, and in v5 so do ACK and BINARY_ACK: the
- *   specifications say the payload MUST be there (v4: an ack "may contain a payload"). The
- *   parser lets "2" through, and the server turns it into an event with no name.
  * - A placeholder's num must be an integer (or a real with an integral value) in range. The
  *   parser only checks typeof "number" and the range, so 0.5 becomes undefined.
  * - Nesting is bounded (max_depth): the trees are walked recursively here and by
  *   applications.
  *
- * Protocol v4 differs in two places only: the namespace may carry a query string ("/admin?x=1",
+ * Protocol v4 differs in one place only: the namespace may carry a query string ("/admin?x=1",
  * how socket.io-client 2 sends its connect query), split off here at the first '?' (a '#'
- * fragment is dropped); and an ACK may come without payload. The Node server reads the v4
- * namespace with new URL(), which also resolves dot segments and percent-encodes; that is not
- * done here. Packet type 4 is ERROR there; its payload rule (a string or an object) is the
- * same as CONNECT_ERROR's.
+ * fragment is dropped). The Node server reads the v4 namespace with new URL(), which also
+ * resolves dot segments and percent-encodes; that is not done here. Packet type 4 is ERROR
+ * there; its payload rule (a string or an object) is the same as CONNECT_ERROR's.
  *
  * Encoding writes the JSON itself rather than calling json_dumps, for three reasons: binary
  * nodes become placeholders in the same pass; json_dumps reads keys as C strings, which the
@@ -263,9 +262,7 @@ static int is_plain_object(const json_t *v)
 
 int sio__sp_payload_valid(int version, int type, const json_t *data)
 {
-    if (!data)
-        return type == SIO__SP_CONNECT || type == SIO__SP_DISCONNECT ||
-               type == SIO__SP_CONNECT_ERROR || (version == 4 && type == SIO__SP_ACK);
+    if (!data) return type >= SIO__SP_CONNECT && type <= SIO__SP_BINARY_ACK;
     switch (type) {
     case SIO__SP_CONNECT:
         return is_plain_object(data);

@@ -115,13 +115,13 @@ json_t *sio__sp_deep_copy(const json_t *v);
 /*
  * Decode one text packet s[0..n), the body of one Engine.IO message (which has checked that
  * it is UTF-8). On success returns 0 and fills p: nsp and query point into s (or at a static
- * "/"), data is a new tree (JSON as JSON.parse reads it, see json.h) or NULL. A
- * BINARY_EVENT/ACK comes out as it is on the wire: type 5 or 6, attachments set, placeholders
- * still in data (already checked to be in range). On failure p holds nothing to release, and
- * *reason (when reason is not NULL) gets a static description. Errors: SIO_EPROTO for
- * anything socket.io-parser would reject and for the stricter rules listed in packet.c,
- * SIO_ETOOBIG for more attachments than max_attachments or a payload deeper than max_depth,
- * SIO_ENOMEM. opts may be NULL.
+ * "/"), data is a new tree (JSON as JSON.parse reads it, see json.h) or NULL when the packet
+ * has no payload, which every type may lack. A BINARY_EVENT/ACK comes out as it is on the
+ * wire: type 5 or 6, attachments set, placeholders still in data (already checked to be in
+ * range). On failure p holds nothing to release, and *reason (when reason is not NULL) gets a
+ * static description. Errors: SIO_EPROTO for anything socket.io-parser would reject and for
+ * the stricter rules listed in packet.c, SIO_ETOOBIG for more attachments than
+ * max_attachments or a payload deeper than max_depth, SIO_ENOMEM. opts may be NULL.
  */
 int sio__sp_decode(const sio__sp_options *opts, const char *s, size_t n, sio__sp_packet *p,
                    const char **reason);
@@ -130,8 +130,9 @@ int sio__sp_decode(const sio__sp_options *opts, const char *s, size_t n, sio__sp
 void sio__sp_packet_clear(sio__sp_packet *p);
 
 /*
- * 1 when data is an acceptable payload for a packet of this type, else 0 (socket.io-parser's
- * isPayloadValid, plus "absent" for types that may omit it). data may be NULL (absent).
+ * 1 when data is an acceptable payload for a packet of this type, else 0: socket.io-parser's
+ * isPayloadValid, and "absent" (data NULL) for every type, as the parser checks only a
+ * payload that is there. version is kept for the revisions' sake; both have the same rules.
  */
 int sio__sp_payload_valid(int version, int type, const json_t *data);
 

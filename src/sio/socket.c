@@ -462,7 +462,12 @@ static void dispatch_event(sio_socket *s, sio__sp_packet *p)
     json_t *first = json_array_get(data, 0);
     char num[32];
     const char *name;
-    if (json_is_string(first)) {
+    /* No payload: Node emits the event undefined, which reaches the "undefined" listeners, or
+     * with an ack id the ack function itself, which no named listener matches. */
+    int unnamed = !data && p->has_id;
+    if (!data) {
+        name = "undefined";
+    } else if (json_is_string(first)) {
         name = json_string_value(first);
     } else {
         if (json_is_real(first)) sio__sp_format_double(json_real_value(first), num);
@@ -483,7 +488,7 @@ static void dispatch_event(sio_socket *s, sio__sp_packet *p)
     s->busy++;
     size_t n = s->nhandlers;
     /* Any-handlers first, then the event's own, as Node's onAny listeners run first. */
-    for (int pass = 0; pass < 2 && s->state == SOCK_CONNECTED; pass++) {
+    for (int pass = 0; pass < 2 - unnamed && s->state == SOCK_CONNECTED; pass++) {
         for (size_t i = 0; i < n && s->state == SOCK_CONNECTED; i++) {
             sio__handler *h = &s->handlers[i];
             if (h->removed) continue;
@@ -509,7 +514,9 @@ static void on_ack(sio_socket *s, sio__sp_packet *p)
         if (a->id != p->id) continue;
         sio__list_remove(&a->node);
         s->busy++;
-        if (a->fn) a->fn(s, 0, p->data, a->ud);
+        json_t *none = p->data ? NULL : json_array(); /* "3<id>": an answer without values */
+        if (a->fn) a->fn(s, 0, p->data ? p->data : none, a->ud);
+        json_decref(none);
         sio__free(a);
         sio__socket_release(s);
         return;
