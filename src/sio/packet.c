@@ -8,10 +8,10 @@
  * rules are isPayloadValid's, applied only when there is a payload: socket.io-parser lets
  * every type come without one, and the Node server then dispatches "2" as an event named
  * undefined and "3<id>" as an answer with no arguments. A binary packet's placeholders are
- * checked as soon as its text arrives, against the announced count, so reassembly cannot fail
- * later: when the last attachment arrives, each placeholder is swapped for a binary node,
- * which may appear several times when several placeholders name it (the node is shared, not
- * copied).
+ * looked at when its last attachment arrives, as socket.io-parser reconstructs it: each is
+ * swapped for a binary node, which may appear several times when several placeholders name it
+ * (the node is shared, not copied), and one that names no attachment fails the packet then,
+ * not when its text arrives.
  *
  * The ack id is what the parser's id loop reads: the run of characters c with Number(c) == c,
  * which are the digits and JavaScript's white space (Number(" ") is 0), converted with
@@ -27,8 +27,6 @@
  * - The ack id is at most 2^53 - 1 (Number.MAX_SAFE_INTEGER), and has no white space between
  *   its digits: past that bound the parser's ids are inexact floats, and "2 1 2[...]" has the
  *   id NaN there, which the server echoes as "3NaN[...]".
- * - A placeholder's num must be an integer (or a real with an integral value) in range. The
- *   parser only checks typeof "number" and the range, so 0.5 becomes undefined.
  * - Nesting is bounded (max_depth): the trees are walked recursively here and by
  *   applications.
  *
@@ -290,58 +288,63 @@ static int is_placeholder(const json_t *v)
     return json_is_object(v) && json_is_true(json_object_getn(v, "_placeholder", 12));
 }
 
-/* The attachment a placeholder names, or -1 when num is not an integral number below count. */
-static long long placeholder_num(const json_t *v, size_t count)
+/*
+ * What placeholder v stands for, from the attachments in bins: 0 with the attachment in *out,
+ * or with NULL for JavaScript's undefined; -1 when the packet is to be refused. As
+ * socket.io-parser: num must be a number in [0, count); buffers[num] is then an attachment
+ * when num is integral, and undefined otherwise (0.5).
+ */
+static int placeholder_value(const json_t *v, json_t *bins, json_t **out)
 {
     const json_t *num = json_object_getn(v, "num", 3);
-    if (json_is_integer(num)) {
-        json_int_t k = json_integer_value(num);
-        return k >= 0 && (uint64_t)k < count ? k : -1;
-    }
-    if (json_is_real(num)) {
-        double k = json_real_value(num);
-        return k >= 0 && k < (double)count && k == (double)(long long)k ? (long long)k : -1;
-    }
-    return -1;
-}
-
-/* 0 when every placeholder in v names an attachment below count, else -1. */
-static int check_placeholders(const json_t *v, size_t count)
-{
-    if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++)
-            if (check_placeholders(json_array_get(v, i), count)) return -1;
-    } else if (json_is_object(v)) {
-        if (is_placeholder(v)) return placeholder_num(v, count) < 0 ? -1 : 0;
-        for (void *it = json_object_iter((json_t *)v); it;
-             it = json_object_iter_next((json_t *)v, it))
-            if (check_placeholders(json_object_iter_value(it), count)) return -1;
-    }
+    double k;
+    if (json_is_integer(num))
+        k = (double)json_integer_value(num);
+    else if (json_is_real(num))
+        k = json_real_value(num);
+    else
+        return -1; /* null too: what an infinite num reads as */
+    if (!(k >= 0 && k < (double)json_array_size(bins))) return -1;
+    *out = k == (double)(size_t)k ? json_array_get(bins, (size_t)k) : NULL;
     return 0;
 }
 
-/* Swap every placeholder below v (checked already) for its attachment in bins. Allocates
- * nothing, so it cannot fail. */
-static void fill_placeholders(json_t *v, json_t *bins)
+/*
+ * socket.io-parser's reconstruction: swap every placeholder below v for its attachment (a
+ * node named by several placeholders is shared, not copied). A placeholder that stands for
+ * undefined becomes what JSON.stringify makes of undefined: null in an array, no member in an
+ * object. -1 (v half done) for a placeholder that names no attachment. Allocates nothing.
+ */
+static int fill_placeholders(json_t *v, json_t *bins)
 {
+    json_t *b;
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
             json_t *m = json_array_get(v, i);
-            if (is_placeholder(m))
-                json_array_set(v, i, json_array_get(bins, (size_t)placeholder_num(m, SIZE_MAX)));
-            else
-                fill_placeholders(m, bins);
+            if (!is_placeholder(m)) {
+                if (fill_placeholders(m, bins)) return -1;
+            } else if (placeholder_value(m, bins, &b)) {
+                return -1;
+            } else {
+                json_array_set(v, i, b ? b : json_null());
+            }
         }
     } else if (json_is_object(v)) {
-        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+        for (void *it = json_object_iter(v), *next; it; it = next) {
+            next = json_object_iter_next(v, it);
             json_t *m = json_object_iter_value(it);
-            if (is_placeholder(m))
-                json_object_iter_set(v, it,
-                                     json_array_get(bins, (size_t)placeholder_num(m, SIZE_MAX)));
-            else
-                fill_placeholders(m, bins);
+            if (!is_placeholder(m)) {
+                if (fill_placeholders(m, bins)) return -1;
+            } else if (placeholder_value(m, bins, &b)) {
+                return -1;
+            } else if (b) {
+                json_object_iter_set(v, it, b);
+            } else {
+                json_object_deln(v, json_object_iter_key(it), json_object_iter_key_len(it));
+            }
         }
     }
+    return 0;
 }
 
 /*
@@ -482,10 +485,6 @@ int sio__sp_decode(const sio__sp_options *opts, const char *s, size_t n, sio__sp
         sio__sp_packet_clear(p);
         return fail(reason, "invalid payload", SIO_EPROTO);
     }
-    if (p->attachments && check_placeholders(p->data, p->attachments)) {
-        sio__sp_packet_clear(p);
-        return fail(reason, "illegal attachments", SIO_EPROTO);
-    }
     return 0;
 }
 
@@ -576,7 +575,8 @@ int sio__sp_decoder_binary(sio__sp_decoder *d, const void *data, size_t len, sio
         return decoder_fail(d, SIO_ENOMEM, "out of memory");
     if (json_array_size(d->bins) < d->pending.attachments) return 0;
 
-    fill_placeholders(d->pending.data, d->bins);
+    if (fill_placeholders(d->pending.data, d->bins))
+        return decoder_fail(d, SIO_EPROTO, "illegal attachments");
     *out = d->pending;
     out->type = d->pending.type == SIO__SP_BINARY_EVENT ? SIO__SP_EVENT : SIO__SP_ACK;
     memset(&d->pending, 0, sizeof d->pending);

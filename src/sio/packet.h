@@ -117,11 +117,12 @@ json_t *sio__sp_deep_copy(const json_t *v);
  * it is UTF-8). On success returns 0 and fills p: nsp and query point into s (or at a static
  * "/"), data is a new tree (JSON as JSON.parse reads it, see json.h) or NULL when the packet
  * has no payload, which every type may lack. A BINARY_EVENT/ACK comes out as it is on the
- * wire: type 5 or 6, attachments set, placeholders still in data (already checked to be in
- * range). On failure p holds nothing to release, and *reason (when reason is not NULL) gets a
- * static description. Errors: SIO_EPROTO for anything socket.io-parser would reject and for
- * the stricter rules listed in packet.c, SIO_ETOOBIG for more attachments than
- * max_attachments or a payload deeper than max_depth, SIO_ENOMEM. opts may be NULL.
+ * wire: type 5 or 6, attachments set, placeholders still in data, not checked yet (the stream
+ * decoder checks them when the attachments are in). On failure p holds nothing to release,
+ * and *reason (when reason is not NULL) gets a static description. Errors: SIO_EPROTO for
+ * anything socket.io-parser would reject and for the stricter rules listed in packet.c,
+ * SIO_ETOOBIG for more attachments than max_attachments or a payload deeper than max_depth,
+ * SIO_ENOMEM. opts may be NULL.
  */
 int sio__sp_decode(const sio__sp_options *opts, const char *s, size_t n, sio__sp_packet *p,
                    const char **reason);
@@ -169,8 +170,12 @@ int sio__sp_decoder_text(sio__sp_decoder *d, const char *s, size_t n, sio__sp_pa
  * Feed one binary message: the next attachment of the pending packet. Returns 0 while more
  * are awaited, or 1 with the complete packet in *out: type EVENT or ACK (as socket.io-parser
  * 4 reports them), attachments the number received, every placeholder replaced by a binary
- * node of its attachment. Its nsp and query are copies that live in d until the next call on
- * d. A binary message when none is awaited is SIO_EPROTO; SIO_ENOMEM.
+ * node of its attachment (one whose num is a number in range but not an integer stands for
+ * JavaScript's undefined: it becomes null in an array and is left out of an object). Its nsp
+ * and query are copies that live in d until the next call on d. Errors: SIO_EPROTO with
+ * reason "illegal attachments" when the last attachment arrives and a placeholder's num is
+ * not a number in [0, attachments), SIO_EPROTO for a binary message when none is awaited,
+ * SIO_ENOMEM.
  */
 int sio__sp_decoder_binary(sio__sp_decoder *d, const void *data, size_t len, sio__sp_packet *out);
 

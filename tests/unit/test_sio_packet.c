@@ -139,7 +139,7 @@ static int decode_rc(const sio__sp_options *o, const char *text, size_t n, const
     return rc;
 }
 
-/* Decode must succeed and render as want. */
+/* Decode must succeed and render as want (when want is not NULL). */
 static void expect_ok(const sio__sp_options *o, const char *text, const char *want)
 {
     guard g;
@@ -149,7 +149,8 @@ static void expect_ok(const sio__sp_options *o, const char *text, const char *wa
     int rc = sio__sp_decode(o, guard_put(&g, text, n), n, &p, &why);
     if (rc) fail_msg("v%d %s: rc %d (%s)", o ? o->version : 5, text, rc, why);
     const char *got = render(&p);
-    if (strcmp(got, want)) fail_msg("v%d %s: got [%s], want [%s]", o->version, text, got, want);
+    if (want && strcmp(got, want))
+        fail_msg("v%d %s: got [%s], want [%s]", o->version, text, got, want);
     sio__sp_packet_clear(&p);
     guard_free(&g);
 }
@@ -945,27 +946,81 @@ static void test_binary_renumbered(void **state)
     sio__sp_decoder_free(&d);
 }
 
-static void test_binary_errors(void **state)
+/* The text decodes and waits for natt attachments; the last one fails the packet with
+ * "illegal attachments", and the error is sticky. */
+static void expect_reconstruction_error(const char *text, size_t natt)
 {
-    const char *why;
-    /* Placeholders out of range, or not integral numbers. node: "illegal attachments"
-     * after the last attachment; here as soon as the text arrives. */
+    sio__sp_decoder d;
+    sio__sp_packet p = {0};
+    sio__sp_decoder_init(&d, NULL);
+    if (sio__sp_decoder_text(&d, text, strlen(text), &p) != 0) fail_msg("%s: %s", text, d.reason);
+    for (size_t i = 0; i + 1 < natt; i++)
+        assert_int_equal(sio__sp_decoder_binary(&d, "x", 1, &p), 0);
+    assert_int_equal(sio__sp_decoder_binary(&d, "x", 1, &p), SIO_EPROTO);
+    assert_string_equal(d.reason, "illegal attachments");
+    assert_null(p.data);
+    assert_int_equal(sio__sp_decoder_awaited(&d), 0);
+    assert_int_equal(sio__sp_decoder_binary(&d, "x", 1, &p), SIO_EPROTO);
+    assert_int_equal(sio__sp_decoder_text(&d, "2[\"a\"]", 6, &p), SIO_EPROTO);
+    sio__sp_decoder_free(&d);
+}
+
+/* node: socket.io-parser looks at placeholders when it reconstructs the packet, after the
+ * last attachment: a num that names none fails the packet only then, and a num in range that
+ * is not an integer gives undefined (JSON.stringify: null in an array, no member in an
+ * object). */
+static void test_placeholders_at_reconstruction(void **state)
+{
     const char *bad[] = {
         "51-[\"a\",{\"_placeholder\":true,\"num\":1}]",
         "51-[\"a\",{\"_placeholder\":true,\"num\":-1}]",
-        "51-[\"a\",{\"_placeholder\":true,\"num\":0.5}]", /* node: undefined */
         "51-[\"a\",{\"_placeholder\":true,\"num\":\"0\"}]",
         "51-[\"a\",{\"_placeholder\":true}]",
         "51-[\"a\",{\"_placeholder\":true,\"num\":null}]",
         "51-[\"a\",{\"_placeholder\":true,\"num\":[0]}]",
         "51-[\"a\",{\"_placeholder\":true,\"num\":1e300}]",
+        "51-[\"a\",{\"_placeholder\":true,\"num\":1e400}]",
+        "51-[\"a\",{\"_placeholder\":true,\"num\":-0.5}]",
         "52-[\"a\",[{\"x\":{\"_placeholder\":true,\"num\":2}}]]",
+        "52-[\"a\",{\"_placeholder\":true,\"num\":0},{\"k\":{\"_placeholder\":true,\"num\":2}}]",
         "61-[{\"_placeholder\":true,\"num\":18446744073709551616}]",
         "61-[{\"_placeholder\":true,\"num\":-9223372036854775808}]",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        expect_bad(&v5, bad[i], SIO_EPROTO, "illegal attachments");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        /* The text alone is fine. */
+        expect_ok(&v5, bad[i], NULL);
+        expect_reconstruction_error(bad[i], (size_t)(bad[i][1] - '0'));
+    }
 
+    static const sio__sp_blob one[] = {ATT("\x01")}, two[] = {ATT("\x01"), ATT("\x02")};
+    expect_stream(&v5, "51-[\"a\",{\"_placeholder\":true,\"num\":0.5}]", one, 1,
+                  "2 +1 [\"a\",null]");
+    expect_stream(&v5, "51-[\"a\",{\"_placeholder\":true,\"num\":5e-324}]", one, 1,
+                  "2 +1 [\"a\",null]");
+    expect_stream(&v5,
+                  "52-[\"a\",{\"_placeholder\":true,\"num\":1.5},{\"k\":{\"_placeholder\":true,"
+                  "\"num\":0.25},\"j\":1}]",
+                  two, 2, "2 +2 [\"a\",null,{\"j\":1}]");
+    const char *zero[] = {"-0", "-0.0", "1e-400", "0.0", "0e7"};
+    for (size_t i = 0; i < sizeof zero / sizeof *zero; i++) {
+        char t[96];
+        snprintf(t, sizeof t, "51-[\"a\",{\"_placeholder\":true,\"num\":%s}]", zero[i]);
+        expect_stream(&v5, t, one, 1, "2 +1 [\"a\",\"<01>\"]");
+    }
+    /* A placeholder is replaced whole: what else it holds is not looked at. */
+    expect_stream(&v5,
+                  "52-[\"a\",{\"_placeholder\":true,\"num\":1,\"x\":{\"_placeholder\":true,"
+                  "\"num\":9}}]",
+                  two, 2, "2 +2 [\"a\",\"<02>\"]");
+    /* Binary packets without payload. */
+    expect_stream(&v5, "51-", one, 1, "2 +1");
+    expect_stream(&v5, "51-7", one, 1, "2 #7 +1");
+    expect_stream(&v4, "62-/x,", two, 2, "3 /x +2");
+}
+
+static void test_binary_errors(void **state)
+{
+    const char *why;
     sio__sp_decoder d;
     sio__sp_packet p = {0};
 
@@ -1970,6 +2025,7 @@ int main(void)
         cmocka_unit_test(test_payload_rules),
         cmocka_unit_test(test_binary_reassembly),
         cmocka_unit_test(test_binary_renumbered),
+        cmocka_unit_test(test_placeholders_at_reconstruction),
         cmocka_unit_test(test_binary_errors),
         cmocka_unit_test(test_placeholders_in_plain_packets),
         cmocka_unit_test(test_encode_types),
