@@ -8,7 +8,9 @@
  * binary otherwise. Messages are fed to one sio__sp_decoder, each from an exact-size copy so
  * ASan sees over-reads. Checked:
  * - the one-shot decoder and the stream decoder agree on the first message;
- * - every result is 0, SIO_EPROTO or SIO_ETOOBIG, and errors are sticky;
+ * - every result is 0, SIO_EPROTO or SIO_ETOOBIG, and errors are sticky; an attachment fails
+ *   only when none is awaited or when it is the last one and a placeholder names no attachment
+ *   (socket.io-parser checks placeholders then);
  * - a decoded text packet is well formed: type 0..6, attachments exactly for 5 and 6, a
  *   valid payload for its type, a namespace starting with '/' (and in v4 free of '?' and
  *   '#'), an id within 2^53 - 1;
@@ -160,7 +162,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 rc = sio__sp_decoder_text(&d, copy, n, &p);
             }
         } else {
+            size_t awaited = sio__sp_decoder_awaited(&d);
             rc = sio__sp_decoder_binary(&d, copy, n, &p);
+            const char *why = awaited ? "illegal attachments"
+                                      : "got binary data when not reconstructing a packet";
+            if (!sticky && rc < 0 && (awaited > 1 || strcmp(d.reason, why))) abort();
         }
         if (sticky && rc != sticky) abort();
         if (rc < 0) {
