@@ -387,6 +387,9 @@ describe('socket.io (sio-fixture sio)', { concurrency: false }, () => {
       '"\\u2028\\u2029"', '"\\ud800"', '"\\udc00x\\ud83d\\ude00"', '"\\u0000"',
       '"\\u007f\\u001f\\u0008\\u000c\\t\\r\\n\\"\\\\"', '"\\/"', '"😀 é"', '"\\u00e9\\uD83D\\uDE00"',
       'true,false,null,[],{}', ' 1 , [ ] ',
+      '1.7976931348623159e308,123456789012345678901234567890,-9007199254740993,2.4703282292062328e-324',
+      '{"10":1,"9":2,"0":3,"00":4,"":5,"a":{"2":[{"1":1,"0":0}]}}', '{"\\u0000":1,"\\ud800":2}',
+      '"\\ud800\\ud800\\udc00"', '"\\ude00\\ud83d"', '"a\\ud800b\\u2028"',
     ];
     const packets = cases.map((c) => `42["message",${c}]`);
     packets.push('42  ["message"]', '42["message"]\n');
@@ -644,6 +647,36 @@ describe('socket.io (sio-fixture sio)', { concurrency: false }, () => {
       ws.close();
     }));
     assert.deepEqual(failures, []);
+  });
+
+  test('ack ids with white space, placeholders standing for undefined, answers without values', async () => {
+    const { ws } = await joined();
+    // socket.io-parser's id loop takes digits and JavaScript white space: Number(" ") is 0.
+    ws.send('42 7 ["message-with-ack","a"]');
+    assert.equal(await ws.next(), '437["a"]');
+    ws.send('42\u00a0["message-with-ack","b"]');
+    assert.equal(await ws.next(), '430["b"]');
+    ws.send('42\t3\n["message-with-ack","c"]\r\n');
+    assert.equal(await ws.next(), '433["c"]');
+    // A num in range that is not an integer is buffers[0.5], undefined.
+    ws.send('452-["message",{"_placeholder":true,"num":0.5},{"k":{"_placeholder":true,"num":1.5},"j":1},'
+      + '{"_placeholder":true,"num":1}]');
+    ws.send(Buffer.from([1]));
+    ws.send(Buffer.from([2]));
+    assert.equal(await ws.next(), '451-["message-back",null,{"j":1},{"_placeholder":true,"num":0}]');
+    assert.equal(bytes(await ws.next()), '02');
+    // A server ack answered without payload: the ack gets no values.
+    ws.send('42["emit-with-ack","q"]');
+    const m = (await ws.next()).match(/^42(\d+)\["emit-with-ack","q"\]$/);
+    assert.ok(m);
+    ws.send(`43${m[1]}`);
+    assert.equal(await ws.next(), '42["emit-with-ack"]');
+    // Events without payload, with an ack id, from binary packets, named by Infinity: nothing.
+    for (const p of ['4227', '42 ', '42[1e400,"x"]']) ws.send(p);
+    ws.send('451-3');
+    ws.send(Buffer.from([3]));
+    await quiet(ws, 300, 'events no handler listens to');
+    ws.close();
   });
 
   test('a BINARY_EVENT waits for its attachments; the placeholder index is checked once they are in', async () => {
