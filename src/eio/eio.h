@@ -87,7 +87,6 @@ int sio__eio_writable(const sio__eio_socket *s);
 const char *sio__eio_sid(const sio__eio_socket *s);
 int sio__eio_version(const sio__eio_socket *s);
 int sio__eio_transport(const sio__eio_socket *s);
-const char *sio__eio_remote_addr(const sio__eio_socket *s);
 void sio__eio_set_data(sio__eio_socket *s, void *data);
 void *sio__eio_data(const sio__eio_socket *s);
 

@@ -62,7 +62,6 @@ struct sio__eio_socket {
     uint8_t probing, awaiting_pong, refreshed, get_enc;
     uint16_t busy;
     char sid[22];
-    char remote[46];
 };
 
 struct sio_verdict {
@@ -136,7 +135,6 @@ static sio__eio_socket *new_session(sio__eio_server *srv, int version, int trans
     s->srv = srv;
     s->version = (uint8_t)version;
     s->transport = (uint8_t)transport;
-    snprintf(s->remote, sizeof(s->remote), "%s", sio_http_req_remote_addr(req));
     uint32_t b = hash_sid(s->sid);
     s->hnext = srv->buckets[b];
     srv->buckets[b] = s;
@@ -1123,11 +1121,6 @@ int sio__eio_version(const sio__eio_socket *s)
 int sio__eio_transport(const sio__eio_socket *s)
 {
     return s->transport;
-}
-
-const char *sio__eio_remote_addr(const sio__eio_socket *s)
-{
-    return s->remote;
 }
 
 void sio__eio_set_data(sio__eio_socket *s, void *data)
