@@ -22,6 +22,8 @@ static void client_free(sio__client *c);
 /* A client and its handshake request (url, remote address, query, then the headers as
  * "name\0value\0" pairs) in one allocation: every connection keeps them, so no slack and
  * no per-string allocation. */
+#define SCRATCH_MAX (64 * 1024) /* larger encodings free their buffer */
+
 static sio__client *client_new(sio_http_req *req)
 {
     const char *url = sio_http_req_url(req), *address = sio_http_req_remote_addr(req);
@@ -62,16 +64,20 @@ const sio__sp_options *sio__client_sp(const sio__client *c)
 int sio__client_send(sio__client *c, const sio__sp_packet *p)
 {
     if (c->closed) return SIO_ECLOSED;
-    sio__buf b = SIO__BUF_INIT;
+    /* Encoded into the server's scratch buffer, which sending copies from: no allocation
+     * per packet. Taken while in use, in case sending ever re-enters. */
+    sio__io *io = c->io;
+    sio__buf b = io->scratch;
+    io->scratch = (sio__buf)SIO__BUF_INIT;
+    b.len = 0;
     sio__sp_blob blobs[64];
     int n = sio__sp_encode(sio__client_sp(c), &b, p, blobs, 64);
-    if (n < 0) {
-        sio__buf_free(&b);
-        return n;
-    }
-    int r = sio__eio_send(c->conn, b.data, b.len, 0);
+    int r = n < 0 ? n : sio__eio_send(c->conn, b.data, b.len, 0);
     for (int i = 0; i < n && !r; i++) r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len, 1);
-    sio__buf_free(&b);
+    if (io->scratch.data || b.cap > SCRATCH_MAX)
+        sio__buf_free(&b);
+    else
+        io->scratch = b;
     return r;
 }
 
@@ -304,6 +310,7 @@ static void timer_closed(uv_handle_t *h)
 {
     sio__io *io = h->data;
     sio__handlers_table_free(io);
+    sio__buf_free(&io->scratch);
     sio__intern_free(io->names);
     sio__free(io);
 }

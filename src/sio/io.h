@@ -59,6 +59,7 @@ struct sio__io {
     sio__intern *names;              /* handler event names, shared by all sockets */
     sio__handlers **hbuckets;        /* the handler lists in use */
     size_t nhbuckets, nhlists;
+    sio__buf scratch; /* packet encoding, reused */
     sio__sp_options sp5, sp4;
     sio__list namespaces; /* static and dynamic children */
     sio__list matchers;   /* dynamic parents */
@@ -159,11 +160,13 @@ struct sio_socket {
 
 struct sio_event {
     sio_socket *s;
-    char *name;
-    json_t *args; /* without the name */
+    const char *name; /* in name_json, or in num for a number */
+    json_t *name_json;
+    json_t *args; /* the packet's array, without the name */
     uint64_t id;
     uint8_t has_id, acked, kept;
     int refs;
+    char num[32];
 };
 
 /* handlers.c */

@@ -413,7 +413,7 @@ sio_event *sio_event_keep(sio_event *ev)
 
 static void event_free(sio_event *ev)
 {
-    sio__free(ev->name);
+    json_decref(ev->name_json);
     json_decref(ev->args);
     sio__free(ev);
 }
@@ -428,26 +428,22 @@ void sio_event_release(sio_event *ev)
 
 static void dispatch_event(sio_socket *s, sio__sp_packet *p)
 {
-    json_t *data = p->data;
-    json_t *first = json_array_get(data, 0);
-    char num[32];
-    const char *name;
+    sio_event *ev = sio__calloc(1, sizeof(*ev));
+    if (!ev) return;
+    /* The event takes the decoded array: its first element, the name, is kept aside. */
+    json_t *first = json_array_get(p->data, 0);
     if (json_is_string(first)) {
-        name = json_string_value(first);
+        ev->name_json = json_incref(first);
+        ev->name = json_string_value(first);
     } else {
         if (json_is_real(first))
-            sio__sp_format_double(json_real_value(first), num);
+            sio__sp_format_double(json_real_value(first), ev->num);
         else
-            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
-        name = num;
+            snprintf(ev->num, sizeof(ev->num), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
+        ev->name = ev->num;
     }
-    sio_event *ev = sio__calloc(1, sizeof(*ev));
-    if (!ev || !(ev->name = sio__strdup(name)) || !(ev->args = json_array())) {
-        if (ev) event_free(ev);
-        return;
-    }
-    for (size_t i = 1; i < json_array_size(data); i++)
-        json_array_append(ev->args, json_array_get(data, i));
+    ev->args = json_incref(p->data);
+    json_array_remove(ev->args, 0);
     ev->s = s;
     ev->id = p->id;
     ev->has_id = p->has_id;
