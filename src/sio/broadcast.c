@@ -123,7 +123,7 @@ static sio_broadcast *take(sio_broadcast *b)
 /* ---- emit ---- */
 
 typedef struct emit_ctx {
-    int is_volatile;
+    int is_volatile, compress;
     const char *event;
     json_t *args;
     sio__bytes *text;
@@ -140,7 +140,7 @@ static int deliver(sio__member *m, void *ud)
     /* A volatile packet is dropped for a client that could not take it at once. */
     if (e->is_volatile && (!s->client->conn || !sio__eio_writable(s->client->conn))) return 0;
     for (size_t i = 0; i < s->nouts; i++) s->outs[i].fn(s, e->event, e->args, s->outs[i].ud);
-    sio__client_send_encoded(s->client, e->text, e->bins, e->nbins, e->frames);
+    sio__client_send_encoded(s->client, e->text, e->bins, e->nbins, e->frames, e->compress);
     return 0;
 }
 
@@ -170,7 +170,8 @@ static int emit_json(sio_broadcast *b, const char *event, json_t *args)
     sio__buf buf = SIO__BUF_INIT;
     sio__sp_blob blobs[16];
     int n = sio__sp_encode(&b->nsp->io->sp5, &buf, &p, blobs, 16);
-    emit_ctx e = {.is_volatile = b->is_volatile, .event = event, .args = args};
+    emit_ctx e = {
+        .is_volatile = b->is_volatile, .compress = !b->no_compress, .event = event, .args = args};
     int r = n < 0 ? n : 0;
     if (!r && !(e.text = sio__bytes_copy(buf.data, buf.len))) r = SIO_ENOMEM;
     for (int i = 0; !r && i < n; i++, e.nbins++)

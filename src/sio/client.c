@@ -73,7 +73,8 @@ int sio__client_send(sio__client *c, const sio__sp_packet *p)
     sio__sp_blob blobs[64];
     int n = sio__sp_encode(sio__client_sp(c), &b, p, blobs, 64);
     int r = n < 0 ? n : sio__eio_send(c->conn, b.data, b.len, 0);
-    for (int i = 0; i < n && !r; i++) r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len, 1);
+    for (int i = 0; i < n && !r; i++)
+        r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len, SIO__EIO_BINARY);
     if (io->scratch.data || b.cap > SCRATCH_MAX)
         sio__buf_free(&b);
     else
@@ -82,12 +83,14 @@ int sio__client_send(sio__client *c, const sio__sp_packet *p)
 }
 
 int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,
-                             size_t nbins, sio__bytes *(*frames)[2])
+                             size_t nbins, sio__bytes *(*frames)[2], int compress)
 {
     if (c->closed) return SIO_ECLOSED;
-    int r = sio__eio_send_shared(c->conn, text, 0, frames ? frames[0] : NULL);
+    int nc = compress ? 0 : SIO__EIO_NO_COMPRESS;
+    int r = sio__eio_send_shared(c->conn, text, nc, frames ? frames[0] : NULL);
     for (size_t i = 0; i < nbins && !r; i++)
-        r = sio__eio_send_shared(c->conn, bins[i], 1, frames ? frames[1 + i] : NULL);
+        r = sio__eio_send_shared(c->conn, bins[i], SIO__EIO_BINARY | nc,
+                                 frames ? frames[1 + i] : NULL);
     return r;
 }
 

@@ -194,11 +194,12 @@ void sio__handlers_table_free(sio__io *io);
 sio__io *sio__io_get(sio_server *server);
 /* Send a packet to one client: encoded with the client's options. */
 int sio__client_send(sio__client *c, const sio__sp_packet *p);
-/* Send an already encoded packet (text and attachments as shared blocks). frames, when
+/* Send an already encoded packet (text and attachments as shared blocks); compress 0 keeps
+ * it from being deflated (the compress(false) flag). frames, when
  * not NULL, caches the WebSocket frames of the text ([0]) and of each attachment ([1 + i]),
  * per Engine.IO version, across the recipients of one broadcast. */
 int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,
-                             size_t nbins, sio__bytes *(*frames)[2]);
+                             size_t nbins, sio__bytes *(*frames)[2], int compress);
 void sio__client_close(sio__client *c, const char *reason);
 void sio__client_socket_gone(sio__client *c, sio_socket *s);
 const sio__sp_options *sio__client_sp(const sio__client *c);
