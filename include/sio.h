@@ -577,6 +577,8 @@ sio_broadcast *sio_to(sio_broadcast *b, const char *room);
 sio_broadcast *sio_except(sio_broadcast *b, const char *room);
 sio_broadcast *sio_local(sio_broadcast *b);
 sio_broadcast *sio_volatile(sio_broadcast *b);
+/* on = 0: the packets are never deflated, neither by permessage-deflate nor in a polling
+ * response (compressed only when one of its packets may be). The default is on. */
 sio_broadcast *sio_compress(sio_broadcast *b, int on);
 sio_broadcast *sio_timeout(sio_broadcast *b, uint32_t ms);
 /* Free an operator without using it. */
