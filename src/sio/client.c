@@ -404,5 +404,7 @@ sio__io *sio__io_get(sio_server *server)
     }
     uv_timer_start(&io->timer, on_timer, io->timer_ms, io->timer_ms);
     sio__server_set_io(server, io, io_free);
+    /* The main namespace always exists, as Node's io.sockets. */
+    if (!sio_of(server, "/")) return NULL;
     return io;
 }
