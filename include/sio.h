@@ -320,8 +320,9 @@ int sio_http_res_status(sio_http_res *res, int status);
 int sio_http_res_header(sio_http_res *res, const char *name, const char *value);
 /*
  * Send body (len bytes, copied) and end the response. Content-Length is set from len; 204
- * and 304 responses must have no body. Returns 0, SIO_ESTATE if the response already
- * ended, or SIO_ECLOSED if writing failed (the response counts as ended and the
+ * and 304 responses must have no body (SIO_EINVAL, nothing sent: the response can still be
+ * ended). Returns 0, SIO_ESTATE if the response already ended, or SIO_ECLOSED if writing
+ * failed (the response counts as ended and the
  * connection is closed). Not to be called after the sio_http_res_on_close() callback.
  */
 int sio_http_res_end(sio_http_res *res, const void *body, size_t len);
