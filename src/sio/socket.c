@@ -316,8 +316,22 @@ int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud)
     return 0;
 }
 
+void sio__socket_outgoing(sio_socket *s, const char *event, json_t *args)
+{
+    if (!s->nouts) return;
+    /* The listeners registered now, as Node calls a copy of its list: one may add or
+     * remove listeners, or disconnect the socket. */
+    struct sio__out_cb small[16], *copy = small;
+    size_t n = s->nouts;
+    if (n > 16 && !(copy = sio__reallocarray(NULL, n, sizeof(*copy)))) return;
+    memcpy(copy, s->outs, n * sizeof(*copy));
+    for (size_t i = 0; i < n; i++) copy[i].fn(s, event, args, copy[i].ud);
+    if (copy != small) sio__free(copy);
+}
+
 void sio_off_any_outgoing(sio_socket *s, sio_outgoing_cb fn)
 {
+    if (!s) return;
     size_t j = 0;
     for (size_t i = 0; i < s->nouts; i++)
         if (fn && s->outs[i].fn != fn) s->outs[j++] = s->outs[i];
@@ -375,13 +389,19 @@ int sio_event_wants_ack(const sio_event *ev)
     return ev->has_id && !ev->acked;
 }
 
+/* The variadic calls pack their arguments before any check, so that references stolen
+ * with "o" are released on every path. */
+
 int sio_ack(sio_event *ev, const char *fmt, ...)
 {
-    if (!ev || !ev->has_id || ev->acked) return SIO_ESTATE;
     va_list ap;
     va_start(ap, fmt);
     json_t *args = sio__vpack_args(fmt, ap);
     va_end(ap);
+    if (!ev || !ev->has_id || ev->acked) {
+        json_decref(args);
+        return SIO_ESTATE;
+    }
     if (!args) return SIO_EINVAL;
     int r = sio_ack_array(ev, args);
     json_decref(args);
@@ -546,7 +566,16 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
         json_decref(data);
         return SIO_ENOMEM;
     }
-    for (size_t i = 0; i < s->nouts; i++) s->outs[i].fn(s, event, args, s->outs[i].ud);
+    if (s->nouts) {
+        s->busy++;
+        sio__socket_outgoing(s, event, args);
+        if (s->state != SOCK_CONNECTED) {
+            json_decref(data);
+            sio__socket_release(s);
+            return SIO_ECLOSED;
+        }
+        s->busy--; /* still connected: not the last reference */
+    }
     if (s->nsp->recovery && !fn) {
         /* Kept for recovery like a broadcast to the socket's own room. */
         const char *room = s->id;
@@ -589,12 +618,14 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
 
 int sio_emit(sio_socket *s, const char *event, const char *fmt, ...)
 {
-    if (!s || !event) return SIO_EINVAL;
     va_list ap;
     va_start(ap, fmt);
     json_t *args = sio__vpack_args(fmt, ap);
     va_end(ap);
-    if (!args) return SIO_EINVAL;
+    if (!s || !event || !args) {
+        json_decref(args);
+        return SIO_EINVAL;
+    }
     int r = sio__socket_emit_json(s, event, args, NULL, NULL, 0);
     json_decref(args);
     return r;
@@ -616,12 +647,14 @@ int sio_emit_ack_array(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *
 int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, const char *event,
                  const char *fmt, ...)
 {
-    if (!s || !event || !fn) return SIO_EINVAL;
     va_list ap;
     va_start(ap, fmt);
     json_t *args = sio__vpack_args(fmt, ap);
     va_end(ap);
-    if (!args) return SIO_EINVAL;
+    if (!s || !event || !fn || !args) {
+        json_decref(args);
+        return SIO_EINVAL;
+    }
     int r = sio__socket_emit_json(s, event, args, fn, ud, timeout_ms);
     json_decref(args);
     return r;
