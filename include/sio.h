@@ -63,7 +63,8 @@ const char *sio_err_name(int err);
 /*
  * Replace the allocator libsio uses for everything it allocates. Call it once, before any
  * other libsio function. Returns SIO_EINVAL if a function is NULL. libsio never aborts on
- * allocation failure: the failing call returns SIO_ENOMEM.
+ * allocation failure: the failing call returns SIO_ENOMEM. JSON values are jansson's:
+ * json_set_alloc_funcs() sets their allocator.
  */
 int sio_replace_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
                           void *(*calloc_fn)(size_t, size_t), void (*free_fn)(void *));
@@ -79,7 +80,8 @@ typedef enum {
     SIO_LOG_DEBUG = 4,
 } sio_log_level;
 
-/* Receives one formatted line (no trailing newline); the string is borrowed. */
+/* Receives one formatted line (no trailing newline, cut at 1023 bytes); the string is
+ * borrowed for the call. */
 typedef void (*sio_log_cb)(sio_log_level level, const char *line, void *ud);
 
 /* ------------------------------------------------------------------------------------ */
@@ -118,8 +120,10 @@ typedef struct sio_cookie_options {
 /*
  * A handshake waiting for the application's allowRequest answer. Answer it exactly once
  * with sio_verdict_done(), during the callback or later (on the loop thread): allow, or
- * refuse with a message (NULL: "Forbidden"), which the client gets as HTTP 403
- * {"code":4,"message":...} (400 for a WebSocket upgrade, as Node does).
+ * refuse with a message (NULL: "Forbidden"; copied, cut to 127 bytes when answered during
+ * the callback), which the client gets as HTTP 403 {"code":4,"message":...} (400 for a
+ * WebSocket upgrade, as Node does). req is valid during the callback only. An answer after
+ * the client went away or the server shut down is ignored, and releases v.
  */
 typedef struct sio_verdict sio_verdict;
 typedef void (*sio_allow_request_cb)(sio_http_req *req, sio_verdict *v, void *ud);
@@ -185,10 +189,12 @@ typedef struct sio_server_options {
 
 /*
  * Create a server on loop (NULL: the server creates and owns its own loop). opts may be
- * NULL. Returns NULL on allocation failure or invalid options. SIGPIPE is set to be
- * ignored unless the application has its own handler (a write to a reset connection
- * would otherwise end the process). Free with
- * sio_server_free() once the loop no longer runs, or let sio_run() return and then free.
+ * NULL; it is copied, but not the strings it points to: they must outlive the server
+ * (static_dir is copied here, io.path and io.client_dir by the first sio_of()). Returns
+ * NULL on allocation failure or when static_dir cannot be resolved. SIGPIPE is set to be
+ * ignored unless the application has its own handler (a write to a reset connection would
+ * otherwise end the process). Free with sio_server_free() once the loop no longer runs, or
+ * let sio_run() return and then free.
  */
 sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts);
 
@@ -196,34 +202,43 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts);
 uv_loop_t *sio_server_loop(sio_server *io);
 
 /*
- * Listen on host:port (IPv4 or IPv6 literal, or "localhost"; port 0 picks a free port).
- * May be called several times for several addresses. SO_REUSEADDR is set; an IPv6
- * address also accepts IPv4 where the system maps it. Returns 0 or a negative code.
+ * Listen on host:port (IPv4 or IPv6 literal; "localhost", "" and NULL mean 127.0.0.1, so
+ * unlike Node's listen(port) leaving the host out does not listen on every interface: use
+ * "::" or "0.0.0.0"; port 0 picks a free port). May be called several times for several
+ * addresses. SO_REUSEADDR is set; an IPv6 address also accepts IPv4 where the system maps
+ * it. Returns 0, SIO_EINVAL (host not a literal, port out of range), SIO_ESTATE (shutting
+ * down), SIO_ENOMEM, or libuv's code from bind/listen (UV_EADDRINUSE, ...).
  */
 int sio_listen(sio_server *io, const char *host, int port);
 
-/* The port of the n-th successful sio_listen() (for port 0), or a negative code. */
+/* The port of the n-th successful sio_listen() (for port 0), or SIO_ENOTFOUND when there
+ * is no such listener or a shutdown closed it. */
 int sio_server_port(sio_server *io, unsigned n);
 
 /*
  * Run the loop until the server has shut down. SIGINT and SIGTERM start a graceful
  * shutdown: listening stops, in-flight responses finish, idle connections close, and
- * whatever is still open after shutdown_timeout_ms is closed. Returns 0 after a clean
- * shutdown or a negative code.
+ * whatever is still open after shutdown_timeout_ms is closed. The signal handlers exist
+ * only while sio_run() runs. Returns 0 once the loop has ended, or SIO_ESTATE when called
+ * again or after a shutdown started.
  */
 int sio_run(sio_server *io);
 
 /*
- * Start a graceful shutdown from code (what SIGINT/SIGTERM do). cb, if not NULL, is called
- * once when every connection and listener is closed. Calling it again is a no-op that
- * returns SIO_ESTATE.
+ * Start a graceful shutdown from code (what SIGINT/SIGTERM do). Socket.IO sockets
+ * disconnect now ("server shutting down"). cb, if not NULL, is called once when every
+ * connection and listener is closed; when nothing is open, before this returns. Calling it
+ * again is a no-op that returns SIO_ESTATE.
  */
 typedef void (*sio_server_closed_cb)(sio_server *io, void *ud);
 int sio_server_shutdown(sio_server *io, sio_server_closed_cb cb, void *ud);
 
 /*
- * Free the server. Must not be called while its loop runs callbacks of this server; after
- * sio_run() returned, or after the shutdown callback, it always succeeds.
+ * Free the server; a running one is shut down without waiting (open connections are
+ * closed). With its own loop: call it after sio_run() returned (not from a callback: it
+ * runs the loop to release everything, and uv_run() cannot be re-entered). With a borrowed
+ * loop: call it after, or from, the shutdown callback; the memory is released the next
+ * time the loop runs, so run it once more before uv_loop_close().
  */
 void sio_server_free(sio_server *io);
 
@@ -249,8 +264,9 @@ enum {
 /*
  * A route handler. It is called once the whole request body has arrived (bounded by the
  * route's max_body). req is valid until the response ends; res must be ended exactly once,
- * now or later, with sio_http_res_end() (or closed if the peer goes away: see
- * sio_http_res_on_close()).
+ * now or later, with sio_http_res_end(). A handler that answers later must set
+ * sio_http_res_on_close(): when the peer goes away first, req and res are gone once that
+ * callback returns (their memory serves the next connection).
  */
 typedef void (*sio_http_handler)(sio_http_req *req, sio_http_res *res, void *ud);
 
@@ -265,8 +281,10 @@ typedef struct sio_http_route_options {
 } sio_http_route_options;
 
 /*
- * Add a route. Exact routes win over prefix routes, longer prefixes over shorter ones.
- * The path must begin with "/". opts may be NULL. Returns 0, SIO_EINVAL, or SIO_ENOMEM.
+ * Add a route. Exact routes win over prefix routes, longer prefixes over shorter ones; of
+ * two routes with the same path the first added wins (static_dir is a prefix route on "/"
+ * added by sio_server_new()). The path must begin with "/". opts may be NULL. Returns 0,
+ * SIO_EINVAL (also once a shutdown started), or SIO_ENOMEM.
  */
 int sio_http_route(sio_server *io, const char *path, sio_http_handler handler, void *ud,
                    const sio_http_route_options *opts);
@@ -281,25 +299,31 @@ const char *sio_http_req_query(const sio_http_req *req);
 const char *sio_http_req_url(const sio_http_req *req);
 /* The value of the first header named name (case-insensitive), or NULL. */
 const char *sio_http_req_header(const sio_http_req *req, const char *name);
-/* The n-th header; returns 0 and sets name/value, or SIO_ENOTFOUND past the end. */
+/* The n-th header (name as sent); returns 0 and sets name/value, or SIO_ENOTFOUND past the
+ * end. */
 int sio_http_req_header_at(const sio_http_req *req, size_t n, const char **name,
                            const char **value);
 /* The decoded value of query parameter name, copied into out (NUL-terminated); returns its
- * length, SIO_ENOTFOUND, or SIO_ETOOBIG if it does not fit. */
+ * length, SIO_ENOTFOUND, SIO_ETOOBIG if it does not fit, or SIO_EINVAL for a malformed
+ * percent escape. */
 int sio_http_req_query_param(const sio_http_req *req, const char *name, char *out, size_t outlen);
 /* The request body (empty when none). */
 const uint8_t *sio_http_req_body(const sio_http_req *req, size_t *len);
 /* The peer's address as text ("127.0.0.1", "::1"). */
 const char *sio_http_req_remote_addr(const sio_http_req *req);
 
-/* Set the status (default 200). Must come before the first write. */
+/* Set the status (default 200; 100-999, else SIO_EINVAL). SIO_ESTATE once sent. */
 int sio_http_res_status(sio_http_res *res, int status);
-/* Add a response header. Names and values with CR or LF are refused with SIO_EINVAL. */
+/* Add a response header (never replaces one). Names and values with CR or LF are refused
+ * with SIO_EINVAL. Date, Content-Length and Connection are written by libsio; a
+ * "Connection: close" of yours closes the connection after the response. */
 int sio_http_res_header(sio_http_res *res, const char *name, const char *value);
 /*
- * Send body (len bytes, copied) and end the response. Content-Length is set from len.
- * Returns 0, SIO_ESTATE if the response already ended, or SIO_ECLOSED if the peer is gone
- * (the response still counts as ended).
+ * Send body (len bytes, copied) and end the response. Content-Length is set from len; 204
+ * and 304 responses must have no body (SIO_EINVAL, nothing sent: the response can still be
+ * ended). Returns 0, SIO_ESTATE if the response already ended, or SIO_ECLOSED if writing
+ * failed (the response counts as ended and the
+ * connection is closed). Not to be called after the sio_http_res_on_close() callback.
  */
 int sio_http_res_end(sio_http_res *res, const void *body, size_t len);
 /* Convenience: status, Content-Type and body in one call. */
@@ -328,7 +352,8 @@ typedef struct sio_ws sio_ws;
 typedef struct sio_ws_options {
     /*
      * Before the handshake is answered: return 0 to accept, or an HTTP status (403) to
-     * refuse. Use it to check Origin, cookies or tokens. NULL accepts every request.
+     * refuse (values outside 400-599 refuse with 403). Use it to check Origin, cookies or
+     * tokens. NULL accepts every request.
      */
     int (*on_upgrade)(sio_http_req *req, void *ud);
     /* The handshake is done; req (the upgrade request) is valid during the call only. */
@@ -343,7 +368,8 @@ typedef struct sio_ws_options {
     void (*on_drain)(sio_ws *ws, void *ud);
     /* Exactly once: code is the peer's close code, 1005 for a close frame without one,
      * 1006 when the connection ended without a close frame, or the code this side sent
-     * when the peer broke the protocol (1002, 1007, 1009). ws is freed after it returns. */
+     * when the peer broke the protocol (1002, 1007, 1009). reason is "" when none. ws is
+     * freed after it returns. */
     void (*on_close)(sio_ws *ws, int code, const char *reason, void *ud);
     void *ud;
     /* Subprotocols in order of preference; the first one the client offers is selected. */
@@ -377,12 +403,13 @@ int sio_ws_route(sio_server *io, const char *path, const sio_ws_options *opts);
  * sent: wait for on_drain), SIO_EUTF8 for invalid text, or SIO_ECLOSED.
  */
 int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary);
-/* Send a ping with up to 125 bytes of payload. */
+/* Send a ping with up to 125 bytes of payload (SIO_EINVAL above), or SIO_ECLOSED. */
 int sio_ws_ping(sio_ws *ws, const void *data, size_t len);
 /*
- * Start the closing handshake with code (1000, 3000-4999, ...; 0 sends no code) and an
- * optional reason (cut to 123 bytes). The connection closes when the peer answers or
- * after close_timeout_ms; on_close follows.
+ * Start the closing handshake with code (1000-1003, 1007-1014, 3000-4999, else SIO_EINVAL;
+ * 0 sends no code and no reason) and an optional reason (cut to 123 bytes). The connection
+ * closes when the peer answers or after close_timeout_ms; on_close follows. SIO_ECLOSED
+ * when closing already started.
  */
 int sio_ws_close(sio_ws *ws, int code, const char *reason);
 /* Bytes queued for this connection and not yet written. */
@@ -400,8 +427,9 @@ void *sio_ws_data(const sio_ws *ws);
 /* ------------------------------------------------------------------------------------ */
 
 /*
- * The Socket.IO server lives in the sio_server: the first sio_of() starts serving
- * io.path ("/socket.io/"), with the options in sio_server_options.io.
+ * The Socket.IO server lives in the sio_server: the first sio_of() (or sio_of_match(),
+ * sio_of_pattern()) starts serving io.path ("/socket.io/"), with the options in
+ * sio_server_options.io.
  *
  * Event arguments are jansson values. Binary data is a value of its own made with
  * sio_binary(); it may sit anywhere in the arguments (nested in arrays and objects), and
@@ -427,15 +455,20 @@ int sio_binary_data(const json_t *v, const void **data, size_t *len);
 
 /* ---- namespaces ---- */
 
-/* The namespace named name ("/" is the main one), created on first use. NULL on bad name
- * or allocation failure. */
+/* The namespace named name ("/" is the main one; a missing leading "/" is added), created
+ * on first use. NULL for a NULL name, one over 254 bytes, or allocation failure. Unlike in
+ * Node, "/" exists only once sio_of(io, "/") was called: clients get "Invalid namespace"
+ * for any namespace that does not exist. */
 sio_namespace *sio_of(sio_server *io, const char *name);
 /*
  * Dynamic namespaces, like io.of(regex) or io.of(fn): a client that connects to a name no
- * static namespace has gets a child namespace when match(name, auth, ud) returns nonzero
- * (auth is the CONNECT payload, an object). The returned parent takes middlewares and
- * connection handlers that every child shares. sio_of_pattern() matches a POSIX extended
- * regular expression.
+ * existing namespace has gets a child namespace when match(name, auth, ud) returns nonzero
+ * (auth is the CONNECT payload, an object). Children are kept, and later clients of the
+ * same name join them without match being asked again. The returned parent takes
+ * middlewares and connection handlers that every child shares (those added to a child are
+ * not used); it has no sockets itself, so broadcasts go through a child
+ * (sio_socket_namespace()). sio_of_pattern() matches a POSIX extended regular expression
+ * (NULL when invalid).
  */
 typedef int (*sio_namespace_match_cb)(const char *name, const json_t *auth, void *ud);
 sio_namespace *sio_of_match(sio_server *io, sio_namespace_match_cb match, void *ud);
@@ -450,7 +483,10 @@ size_t sio_namespace_count(const sio_namespace *nsp);
  * sio_next_error(next, message, data): the client gets CONNECT_ERROR {message, data}
  * (data may be NULL; its reference is stolen). next may be answered later, from any
  * callback on the loop; if the client left meanwhile the answer is ignored. Every next
- * must be answered exactly once.
+ * must be answered exactly once. The socket is not connected yet (sio_emit() and
+ * sio_join() return SIO_ECLOSED), and the answer may free it: it is the middleware's last
+ * use of s. A middleware that answers later keeps next only, as s is freed at once if its
+ * client leaves.
  */
 typedef void (*sio_middleware_cb)(sio_socket *s, sio_next *next, void *ud);
 int sio_use(sio_namespace *nsp, sio_middleware_cb fn, void *ud);
@@ -469,20 +505,27 @@ typedef void (*sio_event_cb)(sio_socket *s, sio_event *ev, void *ud);
  * "ping timeout", "server namespace disconnect", "server shutting down", ...). */
 typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *ud);
 
-/* socket.on(event, fn) / once / off (off with fn NULL removes every handler of event). */
+/* socket.on(event, fn) / once / off (off with fn NULL removes every handler of event). A
+ * handler removed while an event is dispatched is not called for it (Node still calls
+ * it); one added then is called from the next event on. */
 int sio_on(sio_socket *s, const char *event, sio_event_cb fn, void *ud);
 int sio_once(sio_socket *s, const char *event, sio_event_cb fn, void *ud);
 void sio_off(sio_socket *s, const char *event, sio_event_cb fn);
 /* socket.onAny / prependAny / offAny (fn NULL: all): called for every event, before the
- * event's own handlers. */
+ * event's own handlers. Don't call sio_prepend_any() from a handler of the same socket: a
+ * handler may then run twice and another not at all for that event. */
 int sio_on_any(sio_socket *s, sio_event_cb fn, void *ud);
 int sio_prepend_any(sio_socket *s, sio_event_cb fn, void *ud);
 void sio_off_any(sio_socket *s, sio_event_cb fn);
-/* socket.onAnyOutgoing: called with every event this socket emits (args borrowed). */
+/* socket.onAnyOutgoing: called with every event sent to this socket, by its own emits and
+ * by broadcasts (args borrowed, without a recovery offset). fn NULL removes all. */
 typedef void (*sio_outgoing_cb)(sio_socket *s, const char *event, const json_t *args, void *ud);
 int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud);
 void sio_off_any_outgoing(sio_socket *s, sio_outgoing_cb fn);
-/* "disconnecting" (rooms still visible) and "disconnect". */
+/* "disconnecting" (rooms still visible, still connected) and "disconnect" (after pending
+ * acks failed with SIO_ECLOSED; s is gone when the handlers returned). Don't call
+ * sio_disconnect() on s from its disconnecting handlers: as in Node, that runs them
+ * again. */
 int sio_on_disconnecting(sio_socket *s, sio_disconnect_cb fn, void *ud);
 int sio_on_disconnect(sio_socket *s, sio_disconnect_cb fn, void *ud);
 
@@ -495,22 +538,27 @@ int sio_event_unpack(const sio_event *ev, const char *fmt, ...);
 /* Nonzero when the client waits for an acknowledgement. */
 int sio_event_wants_ack(const sio_event *ev);
 /* Answer the client's ack with values packed from fmt (NULL: no values). Once per event;
- * later calls return SIO_ESTATE, events without an ack SIO_ESTATE too. */
+ * later calls return SIO_ESTATE, events without an ack SIO_ESTATE too; SIO_ECLOSED once
+ * the socket disconnected; SIO_EINVAL for a bad format. */
 int sio_ack(sio_event *ev, const char *fmt, ...);
 /* The same with the values as an array (borrowed). */
 int sio_ack_array(sio_event *ev, json_t *args);
-/* Keep ev past its callback (to answer the ack later); release with sio_event_release(). */
+/* Keep ev past its callback (to answer the ack later); release with sio_event_release().
+ * This keeps the event, not the socket: once it disconnected, sio_ack() is SIO_ECLOSED. */
 sio_event *sio_event_keep(sio_event *ev);
 void sio_event_release(sio_event *ev);
 
-/* socket.emit(event, ...args). 0, SIO_ECLOSED (disconnected), SIO_EINVAL (bad format or a
- * reserved event name), SIO_ENOMEM. */
+/* socket.emit(event, ...args). 0, SIO_ECLOSED (not connected, or its session closing),
+ * SIO_EINVAL (bad format or a reserved event name), SIO_ETOOBIG (more than 10 binary
+ * values, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with over 64 MiB
+ * queued: the packet is dropped), SIO_ENOMEM. */
 int sio_emit(sio_socket *s, const char *event, const char *fmt, ...);
 /* The same with the arguments as an array (borrowed): socket.emit(event, ...args). */
 int sio_emit_array(sio_socket *s, const char *event, json_t *args);
 /* socket.timeout(ms).emit(event, ...args, (err, ...resp) => ...): fn gets the client's
- * answer, or err SIO_ETIMEDOUT after timeout_ms (0: no timeout), or SIO_ECLOSED if the
- * socket disconnects first. args is borrowed for the call. */
+ * answer, or err SIO_ETIMEDOUT after timeout_ms (0: no timeout; checked every tenth of
+ * connect_timeout_ms, 10 to 100 ms), or SIO_ECLOSED if the socket disconnects first; once,
+ * unless the emit failed. args is borrowed for the call, NULL with an error. */
 typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *ud);
 int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, const char *event,
                  const char *fmt, ...);
@@ -519,10 +567,14 @@ int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, co
 int sio_emit_ack_array(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud,
                        const char *event, json_t *args);
 
-/* socket.disconnect(close): leave the namespace; with close, end the whole connection. */
+/* socket.disconnect(close): leave the namespace (the disconnect handlers run before this
+ * returns); with close, every socket of the client leaves and the connection ends. No-op
+ * for a socket that is not connected (during its middlewares, or disconnected). */
 void sio_disconnect(sio_socket *s, int close);
 
-/* The socket's id (20 characters, distinct from the Engine.IO id). */
+/* The socket's id (20 characters, distinct from the Engine.IO id). A recovered socket has
+ * its old id; protocol v4 clients (allow_eio3) have "<nsp>#<engine id>" ids, the engine
+ * id alone on "/", as socket.io 2 made them. */
 const char *sio_socket_id(const sio_socket *s);
 sio_namespace *sio_socket_namespace(const sio_socket *s);
 sio_server *sio_socket_server(const sio_socket *s);
@@ -535,12 +587,14 @@ void *sio_socket_ud(sio_socket *s);
  * nodes by fetchSockets. Borrowed. */
 json_t *sio_socket_data(sio_socket *s);
 
-/* socket.handshake: auth (the CONNECT payload, an object), query, headers, address, time
- * (ms since the epoch), url, secure (TLS), issued. Strings and values are borrowed. */
+/* socket.handshake, from the request that opened the Engine.IO session: auth (the CONNECT
+ * payload, an object), headers, query, url, address, issued (ms since the epoch, taken at
+ * that request; Node's time is the same moment as text), secure (always 0: libsio does
+ * not terminate TLS). Strings and values are borrowed. */
 const json_t *sio_socket_auth(const sio_socket *s);
 const char *sio_socket_header(const sio_socket *s, const char *name);
 /* The decoded value of query parameter name of the handshake URL, copied into out
- * (NUL-terminated): its length, SIO_ENOTFOUND or SIO_ETOOBIG. */
+ * (NUL-terminated): its length, SIO_ENOTFOUND, SIO_ETOOBIG or SIO_EINVAL. */
 int sio_socket_query(const sio_socket *s, const char *name, char *out, size_t outlen);
 const char *sio_socket_url(const sio_socket *s);
 const char *sio_socket_address(const sio_socket *s);
@@ -551,11 +605,13 @@ int sio_socket_transport(const sio_socket *s);
 
 /* ---- rooms ---- */
 
-/* socket.join / leave. Every socket is in the room named by its id. */
+/* socket.join / leave. Every socket is in the room named by its id. sio_join() returns 0,
+ * SIO_EINVAL, SIO_ECLOSED (not connected: also during middlewares) or SIO_ENOMEM. */
 int sio_join(sio_socket *s, const char *room);
 void sio_leave(sio_socket *s, const char *room);
 int sio_socket_in(const sio_socket *s, const char *room);
-/* Call fn for each room of s; stops when fn returns nonzero. */
+/* Call fn for each room of s (its id first, then in join order); stops when fn returns
+ * nonzero. room is borrowed for the call. Nothing once s is disconnected. */
 void sio_socket_rooms(const sio_socket *s, int (*fn)(const char *room, void *ud), void *ud);
 
 /* ---- broadcasting: io.to(room).except(room).emit(...) ---- */
@@ -577,6 +633,8 @@ sio_broadcast *sio_to(sio_broadcast *b, const char *room);
 sio_broadcast *sio_except(sio_broadcast *b, const char *room);
 sio_broadcast *sio_local(sio_broadcast *b);
 sio_broadcast *sio_volatile(sio_broadcast *b);
+/* on = 0: the packets are never deflated, neither by permessage-deflate nor in a polling
+ * response (compressed only when one of its packets may be). The default is on. */
 sio_broadcast *sio_compress(sio_broadcast *b, int on);
 sio_broadcast *sio_timeout(sio_broadcast *b, uint32_t ms);
 /* Free an operator without using it. */
@@ -586,19 +644,23 @@ void sio_broadcast_free(sio_broadcast *b);
 int sio_broadcast_emit(sio_broadcast *b, const char *event, const char *fmt, ...);
 /* The same with the arguments as an array (borrowed). */
 int sio_broadcast_emit_array(sio_broadcast *b, const char *event, json_t *args);
-/* Emit with an ack from every recipient: fn gets (0, array of answers) when all answered,
- * or (SIO_ETIMEDOUT, the answers so far) after the operator's timeout. */
+/* Emit with an ack from every recipient: fn gets (0, array of answers: the first value of
+ * each) when all answered or left, or (SIO_ETIMEDOUT, the answers so far) after the
+ * operator's timeout (none: wait for every recipient). Nothing matched: fn(0, []) before
+ * this returns. answers is borrowed for the call. */
 typedef void (*sio_broadcast_ack_cb)(int err, json_t *answers, void *ud);
 int sio_broadcast_emit_ack(sio_broadcast *b, sio_broadcast_ack_cb fn, void *ud, const char *event,
                            const char *fmt, ...);
-/* fetchSockets: fn(s, ud) for each matching local socket (stop with nonzero). */
+/* fetchSockets: fn(s, ud) for each matching local socket (stop with nonzero). The sockets
+ * themselves, valid during the call; fn may emit to, join, leave or disconnect its s. */
 int sio_broadcast_fetch(sio_broadcast *b, int (*fn)(sio_socket *s, void *ud), void *ud);
 /* socketsJoin / socketsLeave / disconnectSockets. */
 int sio_broadcast_join(sio_broadcast *b, const char *room);
 int sio_broadcast_leave(sio_broadcast *b, const char *room);
 int sio_broadcast_disconnect(sio_broadcast *b, int close);
 
-/* io.serverSideEmit: reach the other nodes of a cluster (no-op on one node). */
+/* io.serverSideEmit: reach the other nodes of a cluster. On one node it returns 0 without
+ * packing fmt (a value passed with "o" is not consumed). */
 int sio_server_side_emit(sio_namespace *nsp, const char *event, const char *fmt, ...);
 
 #ifdef __cplusplus

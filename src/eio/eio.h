@@ -68,16 +68,23 @@ void sio__eio_server_close_all(sio__eio_server *srv);
 void sio__eio_server_free(sio__eio_server *srv);
 size_t sio__eio_server_count(const sio__eio_server *srv);
 
+/* Flags of a message sent. */
+enum {
+    SIO__EIO_BINARY = 1,      /* binary, else text */
+    SIO__EIO_NO_COMPRESS = 2, /* never deflated: permessage-deflate or the polling response
+                               * (which is compressed when any packet in it may be) */
+};
+
 /* Queue a message. 0, SIO_ECLOSED (closing or closed) or SIO_ENOMEM. */
-int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int binary);
+int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int flags);
 /* The same with a shared block (a broadcast encoded once); takes a reference. */
-int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int binary);
+int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int flags);
 /*
  * The same for a message sent to many sessions: frames[0] and frames[1] cache the
  * WebSocket frame of b for v4 and v3 sessions (start them NULL, unref them when done);
  * WebSocket sessions then share one frame instead of copying b.
  */
-int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int binary, sio__bytes *frames[2]);
+int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int flags, sio__bytes *frames[2]);
 /* Close the session from this side ("forced close"): what is queued is sent first. */
 void sio__eio_close(sio__eio_socket *s);
 /* Whether a packet sent now leaves at once (engine.io's transport.writable): a GET is
@@ -87,7 +94,6 @@ int sio__eio_writable(const sio__eio_socket *s);
 const char *sio__eio_sid(const sio__eio_socket *s);
 int sio__eio_version(const sio__eio_socket *s);
 int sio__eio_transport(const sio__eio_socket *s);
-const char *sio__eio_remote_addr(const sio__eio_socket *s);
 void sio__eio_set_data(sio__eio_socket *s, void *data);
 void *sio__eio_data(const sio__eio_socket *s);
 

@@ -42,7 +42,7 @@ enum { S_OPEN, S_CLOSING, S_CLOSED };
 enum { BY_SERVER, BY_CLIENT };
 
 typedef struct pkt {
-    uint8_t type, binary;
+    uint8_t type, binary, no_compress;
     sio__bytes *data; /* NULL when empty */
 } pkt;
 
@@ -62,7 +62,6 @@ struct sio__eio_socket {
     uint8_t probing, awaiting_pong, refreshed, get_enc;
     uint16_t busy;
     char sid[22];
-    char remote[46];
 };
 
 struct sio_verdict {
@@ -136,7 +135,6 @@ static sio__eio_socket *new_session(sio__eio_server *srv, int version, int trans
     s->srv = srv;
     s->version = (uint8_t)version;
     s->transport = (uint8_t)transport;
-    snprintf(s->remote, sizeof(s->remote), "%s", sio_http_req_remote_addr(req));
     uint32_t b = hash_sid(s->sid);
     s->hnext = srv->buckets[b];
     srv->buckets[b] = s;
@@ -174,7 +172,7 @@ static int release(sio__eio_socket *s)
 
 /* ---- outbound ---- */
 
-static int queue_packet(sio__eio_socket *s, int type, sio__bytes *b, int binary)
+static int queue_packet(sio__eio_socket *s, int type, sio__bytes *b, int flags)
 {
     if (s->nq == s->capq) {
         uint32_t ncap = s->capq ? s->capq * 2 : 4;
@@ -183,7 +181,8 @@ static int queue_packet(sio__eio_socket *s, int type, sio__bytes *b, int binary)
         s->q = nq;
         s->capq = ncap;
     }
-    s->q[s->nq++] = (pkt){(uint8_t)type, (uint8_t)binary, b ? sio__bytes_ref(b) : NULL};
+    s->q[s->nq++] = (pkt){(uint8_t)type, (uint8_t)(flags & SIO__EIO_BINARY),
+                          (uint8_t) !!(flags & SIO__EIO_NO_COMPRESS), b ? sio__bytes_ref(b) : NULL};
     return 0;
 }
 
@@ -193,14 +192,14 @@ static sio__eio_packet view(const pkt *p)
                              p->data ? p->data->len : 0};
 }
 
-static int ws_send_packet(sio_ws *ws, int version, const sio__eio_packet *p)
+static int ws_send_packet(sio_ws *ws, int version, const sio__eio_packet *p, int compress)
 {
     if (p->binary) {
-        if (version >= 4) return sio_ws_send(ws, p->data, p->len, 1);
+        if (version >= 4) return sio__ws_send(ws, p->data, p->len, 1, compress);
         sio__buf b = SIO__BUF_INIT;
         int r = sio__buf_append(&b, "\x04", 1);
         if (!r) r = sio__buf_append(&b, p->data, p->len);
-        if (!r) r = sio_ws_send(ws, b.data, b.len, 1);
+        if (!r) r = sio__ws_send(ws, b.data, b.len, 1, compress);
         sio__buf_free(&b);
         return r;
     }
@@ -208,11 +207,11 @@ static int ws_send_packet(sio_ws *ws, int version, const sio__eio_packet *p)
     if (p->len + 1 <= sizeof(small)) {
         small[0] = (char)('0' + p->type);
         if (p->len) memcpy(small + 1, p->data, p->len);
-        return sio_ws_send(ws, small, p->len + 1, 0);
+        return sio__ws_send(ws, small, p->len + 1, 0, compress);
     }
     sio__buf b = SIO__BUF_INIT;
     int r = sio__eio_encode_text(&b, p);
-    if (!r) r = sio_ws_send(ws, b.data, b.len, 0);
+    if (!r) r = sio__ws_send(ws, b.data, b.len, 0, compress);
     sio__buf_free(&b);
     return r;
 }
@@ -225,14 +224,14 @@ static void schedule_flush(sio__eio_socket *s)
     sio__list_push_back(&srv->to_flush, &s->flush_node);
 }
 
-static int send_packet(sio__eio_socket *s, int type, sio__bytes *b, int binary)
+static int send_packet(sio__eio_socket *s, int type, sio__bytes *b, int flags)
 {
     if (s->transport == SIO__EIO_WEBSOCKET && s->ws) {
-        sio__eio_packet p = {(uint8_t)type, (uint8_t)binary, b ? b->data : (const uint8_t *)"",
-                             b ? b->len : 0};
-        return ws_send_packet(s->ws, s->version, &p);
+        sio__eio_packet p = {(uint8_t)type, (uint8_t)(flags & SIO__EIO_BINARY),
+                             b ? b->data : (const uint8_t *)"", b ? b->len : 0};
+        return ws_send_packet(s->ws, s->version, &p, !(flags & SIO__EIO_NO_COMPRESS));
     }
-    int r = queue_packet(s, type, b, binary);
+    int r = queue_packet(s, type, b, flags);
     if (!r && s->get) schedule_flush(s);
     return r;
 }
@@ -242,10 +241,10 @@ static int send_control(sio__eio_socket *s, int type)
     return send_packet(s, type, NULL, 0);
 }
 
-int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int binary)
+int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int flags)
 {
     if (s->state != S_OPEN) return SIO_ECLOSED;
-    return send_packet(s, SIO__EIO_MESSAGE, b && b->len ? b : NULL, binary);
+    return send_packet(s, SIO__EIO_MESSAGE, b && b->len ? b : NULL, flags);
 }
 
 /* The server frame (unmasked, FIN) of a message packet: text "4<body>", v4 binary the
@@ -266,31 +265,33 @@ static sio__bytes *build_frame(const sio__bytes *b, int binary, int version)
     return f;
 }
 
-int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int binary, sio__bytes *frames[2])
+int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int flags, sio__bytes *frames[2])
 {
+    int binary = flags & SIO__EIO_BINARY;
     if (s->state != S_OPEN) return SIO_ECLOSED;
     if (s->transport == SIO__EIO_WEBSOCKET && s->ws && frames) {
         sio__bytes **slot = &frames[s->version < 4];
         if (!*slot) *slot = build_frame(b, binary, s->version);
         if (*slot) {
             size_t payload = (b ? b->len : 0) + (binary && s->version >= 4 ? 0 : 1);
-            int r = sio__ws_send_shared(s->ws, *slot, payload);
+            int r = sio__ws_send_shared(s->ws, *slot, payload, !(flags & SIO__EIO_NO_COMPRESS));
             if (r != SIO_ESTATE) return r;
         }
     }
-    return send_packet(s, SIO__EIO_MESSAGE, b && b->len ? b : NULL, binary);
+    return send_packet(s, SIO__EIO_MESSAGE, b && b->len ? b : NULL, flags);
 }
 
-int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int binary)
+int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int flags)
 {
     if (s->state != S_OPEN) return SIO_ECLOSED;
     if (s->transport == SIO__EIO_WEBSOCKET && s->ws) {
-        sio__eio_packet p = {SIO__EIO_MESSAGE, (uint8_t)binary, data ? data : "", len};
-        return ws_send_packet(s->ws, s->version, &p);
+        sio__eio_packet p = {SIO__EIO_MESSAGE, (uint8_t)(flags & SIO__EIO_BINARY), data ? data : "",
+                             len};
+        return ws_send_packet(s->ws, s->version, &p, !(flags & SIO__EIO_NO_COMPRESS));
     }
     sio__bytes *b = NULL;
     if (len && !(b = sio__bytes_copy(data, len))) return SIO_ENOMEM;
-    int r = send_packet(s, SIO__EIO_MESSAGE, b, binary);
+    int r = send_packet(s, SIO__EIO_MESSAGE, b, flags);
     sio__bytes_unref(b);
     return r;
 }
@@ -305,9 +306,11 @@ static void answer_get(sio__eio_socket *s, int with_close)
     s->get = NULL;
     sio_http_res_on_close(res, NULL, NULL);
     if (with_close) queue_packet(s, SIO__EIO_CLOSE, NULL, 0);
-    int binary_body = 0;
+    int binary_body = 0, compress = 0;
     if (s->version < 4 && !s->b64)
         for (size_t i = 0; i < s->nq; i++) binary_body |= s->q[i].binary;
+    /* As engine.io: the response is compressed when any of its packets may be. */
+    for (size_t i = 0; i < s->nq; i++) compress |= !s->q[i].no_compress;
     sio__buf body = SIO__BUF_INIT;
     int r = 0;
     for (size_t i = 0; i < s->nq && !r; i++) {
@@ -327,7 +330,7 @@ static void answer_get(sio__eio_socket *s, int with_close)
     }
     sio_http_res_header(res, "Cache-Control", "no-store");
     const char *type = binary_body ? "application/octet-stream" : "text/plain; charset=UTF-8";
-    if (!r && s->get_enc && !srv->opt.no_http_compression &&
+    if (!r && compress && s->get_enc && !srv->opt.no_http_compression &&
         body.len >= srv->opt.http_compression_threshold) {
         sio__buf z = SIO__BUF_INIT;
         if (!sio__http_compress(&body, s->get_enc, Z_DEFAULT_COMPRESSION, &z)) {
@@ -868,7 +871,7 @@ static void finish_upgrade(sio__eio_socket *s)
     }
     for (size_t i = 0; i < s->nq; i++) {
         sio__eio_packet p = view(&s->q[i]);
-        ws_send_packet(s->ws, s->version, &p);
+        ws_send_packet(s->ws, s->version, &p, !s->q[i].no_compress);
     }
     drop_queue(s);
     sio__free(s->q);
@@ -924,7 +927,7 @@ static void ws_message(sio_ws *ws, const void *data, size_t len, int binary, voi
     if (ws == s->probe) {
         if (!r && p.type == SIO__EIO_PING && p.len == 5 && !memcmp(p.data, "probe", 5)) {
             sio__eio_packet pong = {SIO__EIO_PONG, 0, (const uint8_t *)"probe", 5};
-            ws_send_packet(ws, s->version, &pong);
+            ws_send_packet(ws, s->version, &pong, 1);
             s->probing = 1;
             if (s->get && !s->nq) {
                 queue_packet(s, SIO__EIO_NOOP, NULL, 0);
@@ -1123,11 +1126,6 @@ int sio__eio_version(const sio__eio_socket *s)
 int sio__eio_transport(const sio__eio_socket *s)
 {
     return s->transport;
-}
-
-const char *sio__eio_remote_addr(const sio__eio_socket *s)
-{
-    return s->remote;
 }
 
 void sio__eio_set_data(sio__eio_socket *s, void *data)

@@ -606,6 +606,8 @@ int sio_http_res_end(sio_http_res *res, const void *body, size_t len)
 {
     if (!res->active || res->ended) return SIO_ESTATE;
     if (res->head_sent) return sio__http_res_finish(res);
+    /* A 204 or 304 has no body: refused before anything is written. */
+    if (len && (res->status == 204 || res->status == 304)) return SIO_EINVAL;
     int r = sio__http_res_write_head(res, len);
     if (!r && len) r = sio__http_res_write(res, body, len);
     if (r) {

@@ -44,6 +44,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     sio__conn *c = s->data;
     if (nread > 0) {
+        c->net->read_seen = 1;
         if (!c->ending && c->ev && c->ev->on_read)
             c->ev->on_read(c, (uint8_t *)buf->base, (size_t)nread, c->ud);
         return;
@@ -181,8 +182,10 @@ static void q_release(sio__conn *c)
 
 static void mark_pending(sio__conn *c)
 {
-    if (!c->writing && !sio__list_linked(&c->pending_node))
+    if (!c->writing && !sio__list_linked(&c->pending_node)) {
         sio__list_push_back(&c->net->pending, &c->pending_node);
+        c->net->npending++;
+    }
 }
 
 int sio__conn_write_bytes(sio__conn *c, sio__bytes *b, size_t off, size_t len)
@@ -395,7 +398,10 @@ void sio__conn_close(sio__conn *c)
 {
     if (c->closing) return;
     c->closing = 1;
-    if (sio__list_linked(&c->pending_node)) sio__list_remove(&c->pending_node);
+    if (sio__list_linked(&c->pending_node)) {
+        sio__list_remove(&c->pending_node);
+        c->net->npending--;
+    }
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 

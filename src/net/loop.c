@@ -23,17 +23,38 @@
 #define SLAB_SIZE (256 * 1024)
 #define SWEEP_MS  250
 #define BACKLOG   4096
+#define DEFER_MIN 64 /* connections with output that make a flush worth deferring */
+
+static void on_idle(uv_idle_t *h)
+{
+    (void)h;
+}
 
 static void on_prepare(uv_prepare_t *h)
 {
     sio__net *net = h->data;
     sio__list *pos, *tmp;
+    /* A turn that read input and now has output for many connections (a broadcast) waits
+     * for one more non-blocking poll first: input that arrived meanwhile (the rest of a
+     * burst) is handled and its output joins the same writes, one writev per connection
+     * for the lot. Only once in a row, so output is never held longer than that poll. */
+    if (net->deferred) {
+        net->deferred = 0;
+        uv_idle_stop(&net->idle);
+    } else if (net->read_seen && net->npending >= DEFER_MIN) {
+        net->read_seen = 0;
+        net->deferred = 1;
+        uv_idle_start(&net->idle, on_idle);
+        return;
+    }
+    net->read_seen = 0;
     /* Flushing can complete synchronously and queue nothing new, or fail and close; either
      * way the node leaves the list before the connection is touched again. */
     sio__list_foreach_safe(pos, tmp, &net->pending)
     {
         sio__conn *c = sio__container_of(pos, sio__conn, pending_node);
         sio__list_remove(&c->pending_node);
+        net->npending--;
         sio__conn_flush(c);
     }
 }
@@ -74,11 +95,13 @@ sio__net *sio__net_new(uv_loop_t *loop, const sio__logger *log)
     net->prepare.data = net;
     uv_prepare_start(&net->prepare, on_prepare);
     uv_unref((uv_handle_t *)&net->prepare);
+    uv_idle_init(loop, &net->idle);
+    net->idle.data = net;
     uv_timer_init(loop, &net->sweep);
     net->sweep.data = net;
     uv_timer_start(&net->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     uv_unref((uv_handle_t *)&net->sweep);
-    net->handles = 2;
+    net->handles = 3;
     return net;
 }
 
@@ -96,6 +119,7 @@ void sio__net_free(sio__net *net)
     if (!net) return;
     uv_close((uv_handle_t *)&net->prepare, on_net_handle_closed);
     uv_close((uv_handle_t *)&net->sweep, on_net_handle_closed);
+    uv_close((uv_handle_t *)&net->idle, on_net_handle_closed);
 }
 
 uv_loop_t *sio__net_loop(sio__net *net)

@@ -11,9 +11,12 @@ struct sio__net {
     size_t slab_size;
     sio__list conns;   /* every open connection */
     sio__list pending; /* connections with output to flush this turn */
+    size_t npending;
     size_t nconns;
     size_t conn_ext;
     uv_prepare_t prepare;
+    uv_idle_t idle; /* active while a fan-out flush waits one non-blocking poll */
+    uint8_t read_seen, deferred;
     uv_timer_t sweep;
     int handles;
     void (*empty_cb)(void *ud);

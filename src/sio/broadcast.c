@@ -123,7 +123,7 @@ static sio_broadcast *take(sio_broadcast *b)
 /* ---- emit ---- */
 
 typedef struct emit_ctx {
-    int is_volatile;
+    int is_volatile, compress;
     const char *event;
     json_t *args;
     sio__bytes *text;
@@ -139,8 +139,14 @@ static int deliver(sio__member *m, void *ud)
     if (s->state != SOCK_CONNECTED) return 0;
     /* A volatile packet is dropped for a client that could not take it at once. */
     if (e->is_volatile && (!s->client->conn || !sio__eio_writable(s->client->conn))) return 0;
-    for (size_t i = 0; i < s->nouts; i++) s->outs[i].fn(s, e->event, e->args, s->outs[i].ud);
-    sio__client_send_encoded(s->client, e->text, e->bins, e->nbins, e->frames);
+    if (s->nouts) {
+        s->busy++;
+        sio__socket_outgoing(s, e->event, e->args);
+        int gone = s->state != SOCK_CONNECTED;
+        sio__socket_release(s);
+        if (gone) return 0;
+    }
+    sio__client_send_encoded(s->client, e->text, e->bins, e->nbins, e->frames, e->compress);
     return 0;
 }
 
@@ -170,7 +176,8 @@ static int emit_json(sio_broadcast *b, const char *event, json_t *args)
     sio__buf buf = SIO__BUF_INIT;
     sio__sp_blob blobs[16];
     int n = sio__sp_encode(&b->nsp->io->sp5, &buf, &p, blobs, 16);
-    emit_ctx e = {.is_volatile = b->is_volatile, .event = event, .args = args};
+    emit_ctx e = {
+        .is_volatile = b->is_volatile, .compress = !b->no_compress, .event = event, .args = args};
     int r = n < 0 ? n : 0;
     if (!r && !(e.text = sio__bytes_copy(buf.data, buf.len))) r = SIO_ENOMEM;
     for (int i = 0; !r && i < n; i++, e.nbins++)
@@ -192,18 +199,18 @@ static int emit_json(sio_broadcast *b, const char *event, json_t *args)
 
 int sio_broadcast_emit(sio_broadcast *b, const char *event, const char *fmt, ...)
 {
-    if (!(b = take(b))) return SIO_ENOMEM;
-    int r = SIO_EINVAL;
-    if (event && !sio__reserved_event(event)) {
-        va_list ap;
-        va_start(ap, fmt);
-        json_t *args = sio__vpack_args(fmt, ap);
-        va_end(ap);
-        if (args) {
-            r = emit_json(b, event, args);
-            json_decref(args);
-        }
+    /* Packed first, so that references stolen with "o" are released on every path. */
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *args = sio__vpack_args(fmt, ap);
+    va_end(ap);
+    if (!(b = take(b))) {
+        json_decref(args);
+        return SIO_ENOMEM;
     }
+    int r = SIO_EINVAL;
+    if (args && event && !sio__reserved_event(event)) r = emit_json(b, event, args);
+    json_decref(args);
     sio_broadcast_free(b);
     return r;
 }
@@ -290,15 +297,19 @@ static int deliver_ack(sio__member *m, void *ud)
 int sio_broadcast_emit_ack(sio_broadcast *b, sio_broadcast_ack_cb fn, void *ud, const char *event,
                            const char *fmt, ...)
 {
-    if (!(b = take(b))) return SIO_ENOMEM;
-    if (!fn || !event || sio__reserved_event(event)) {
-        sio_broadcast_free(b);
-        return SIO_EINVAL;
-    }
     va_list ap;
     va_start(ap, fmt);
     json_t *args = sio__vpack_args(fmt, ap);
     va_end(ap);
+    if (!(b = take(b))) {
+        json_decref(args);
+        return SIO_ENOMEM;
+    }
+    if (!fn || !event || sio__reserved_event(event)) {
+        json_decref(args);
+        sio_broadcast_free(b);
+        return SIO_EINVAL;
+    }
     bc_ack *g = args ? sio__calloc(1, sizeof(*g)) : NULL;
     if (!g || !(g->answers = json_array())) {
         sio__free(g);
@@ -406,7 +417,13 @@ int sio_broadcast_disconnect(sio_broadcast *b, int close)
 
 int sio_server_side_emit(sio_namespace *nsp, const char *event, const char *fmt, ...)
 {
-    /* One node: nobody else to reach. The cluster adapter forwards it. */
-    (void)fmt;
-    return nsp && event ? 0 : SIO_EINVAL;
+    /* One node: nobody else to reach. The cluster adapter forwards it. The arguments are
+     * packed all the same, releasing references stolen with "o". */
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *args = sio__vpack_args(fmt, ap);
+    va_end(ap);
+    int r = !nsp || !event ? SIO_EINVAL : args ? 0 : SIO_EINVAL;
+    json_decref(args);
+    return r;
 }

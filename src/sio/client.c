@@ -19,26 +19,39 @@ static void client_free(sio__client *c);
 
 /* ---- the handshake request ---- */
 
-static int copy_handshake(sio__client *c, sio_http_req *req)
+/* A client and its handshake request (url, remote address, query, then the headers as
+ * "name\0value\0" pairs) in one allocation: every connection keeps them, so no slack and
+ * no per-string allocation. */
+#define SCRATCH_MAX (64 * 1024) /* larger encodings free their buffer */
+
+static sio__client *client_new(sio_http_req *req)
 {
-    c->url = sio__strdup(sio_http_req_url(req));
-    c->address = sio__strdup(sio_http_req_remote_addr(req));
-    c->query = sio__strdup(sio_http_req_query(req));
-    sio__buf b = SIO__BUF_INIT;
+    const char *url = sio_http_req_url(req), *address = sio_http_req_remote_addr(req);
+    const char *query = sio_http_req_query(req);
     const char *name, *value;
-    for (size_t i = 0; !sio_http_req_header_at(req, i, &name, &value); i++) {
-        if (sio__buf_append(&b, name, strlen(name) + 1) ||
-            sio__buf_append(&b, value, strlen(value) + 1)) {
-            sio__buf_free(&b);
-            return SIO_ENOMEM;
-        }
-        c->nheaders++;
+    size_t size = strlen(url) + strlen(address) + strlen(query) + 3, n = 0;
+    for (; !sio_http_req_header_at(req, n, &name, &value); n++)
+        size += strlen(name) + strlen(value) + 2;
+    sio__client *c = sio__calloc(1, sizeof(*c) + size);
+    if (!c) return NULL;
+    char *p = c->strings;
+    c->url = p;
+    p = stpcpy(p, url) + 1;
+    c->address = p;
+    p = stpcpy(p, address) + 1;
+    c->query = p;
+    p = stpcpy(p, query) + 1;
+    c->headers = p;
+    for (size_t i = 0; i < n; i++) {
+        sio_http_req_header_at(req, i, &name, &value);
+        p = stpcpy(p, name) + 1;
+        p = stpcpy(p, value) + 1;
     }
-    c->headers = (char *)b.data;
+    c->nheaders = n;
     uv_timeval64_t tv;
     uv_gettimeofday(&tv);
     c->issued = tv.tv_sec * 1000 + tv.tv_usec / 1000;
-    return c->url && c->address && c->query ? 0 : SIO_ENOMEM;
+    return c;
 }
 
 /* ---- sending ---- */
@@ -51,26 +64,33 @@ const sio__sp_options *sio__client_sp(const sio__client *c)
 int sio__client_send(sio__client *c, const sio__sp_packet *p)
 {
     if (c->closed) return SIO_ECLOSED;
-    sio__buf b = SIO__BUF_INIT;
+    /* Encoded into the server's scratch buffer, which sending copies from: no allocation
+     * per packet. Taken while in use, in case sending ever re-enters. */
+    sio__io *io = c->io;
+    sio__buf b = io->scratch;
+    io->scratch = (sio__buf)SIO__BUF_INIT;
+    b.len = 0;
     sio__sp_blob blobs[64];
     int n = sio__sp_encode(sio__client_sp(c), &b, p, blobs, 64);
-    if (n < 0) {
+    int r = n < 0 ? n : sio__eio_send(c->conn, b.data, b.len, 0);
+    for (int i = 0; i < n && !r; i++)
+        r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len, SIO__EIO_BINARY);
+    if (io->scratch.data || b.cap > SCRATCH_MAX)
         sio__buf_free(&b);
-        return n;
-    }
-    int r = sio__eio_send(c->conn, b.data, b.len, 0);
-    for (int i = 0; i < n && !r; i++) r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len, 1);
-    sio__buf_free(&b);
+    else
+        io->scratch = b;
     return r;
 }
 
 int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,
-                             size_t nbins, sio__bytes *(*frames)[2])
+                             size_t nbins, sio__bytes *(*frames)[2], int compress)
 {
     if (c->closed) return SIO_ECLOSED;
-    int r = sio__eio_send_shared(c->conn, text, 0, frames ? frames[0] : NULL);
+    int nc = compress ? 0 : SIO__EIO_NO_COMPRESS;
+    int r = sio__eio_send_shared(c->conn, text, nc, frames ? frames[0] : NULL);
     for (size_t i = 0; i < nbins && !r; i++)
-        r = sio__eio_send_shared(c->conn, bins[i], 1, frames ? frames[1 + i] : NULL);
+        r = sio__eio_send_shared(c->conn, bins[i], SIO__EIO_BINARY | nc,
+                                 frames ? frames[1 + i] : NULL);
     return r;
 }
 
@@ -211,9 +231,8 @@ static void eio_message(sio__eio_socket *es, const uint8_t *data, size_t len, in
 static void eio_open(sio__eio_socket *es, sio_http_req *req, void *ud)
 {
     sio__io *io = ud;
-    sio__client *c = sio__calloc(1, sizeof(*c));
-    if (!c || copy_handshake(c, req)) {
-        if (c) client_free(c);
+    sio__client *c = client_new(req);
+    if (!c) {
         sio__eio_close(es);
         return;
     }
@@ -246,10 +265,6 @@ static void client_free(sio__client *c)
     if (sio__list_linked(&c->node)) sio__list_remove(&c->node);
     if (sio__list_linked(&c->wait_node)) sio__list_remove(&c->wait_node);
     sio__sp_decoder_free(&c->dec);
-    sio__free(c->url);
-    sio__free(c->address);
-    sio__free(c->query);
-    sio__free(c->headers);
     sio__free(c);
 }
 
@@ -296,7 +311,11 @@ static void on_shutdown(void *ud)
 
 static void timer_closed(uv_handle_t *h)
 {
-    sio__free(h->data);
+    sio__io *io = h->data;
+    sio__handlers_table_free(io);
+    sio__buf_free(&io->scratch);
+    sio__intern_free(io->names);
+    sio__free(io);
 }
 
 static void io_free(struct sio__io *io)
@@ -330,7 +349,8 @@ sio__io *sio__io_get(sio_server *server)
     sio__list_init(&io->clients);
     sio__list_init(&io->waiting);
     sio__list_init(&io->acks);
-    if (!(io->empty_auth = json_object())) {
+    if (!(io->empty_auth = json_object()) || !(io->names = sio__intern_new())) {
+        json_decref(io->empty_auth);
         sio__free(io);
         return NULL;
     }
@@ -356,6 +376,7 @@ sio__io *sio__io_get(sio_server *server)
     };
     io->eio = sio__eio_server_new(io->loop, &eo);
     if (!io->eio) {
+        sio__intern_free(io->names);
         json_decref(io->empty_auth);
         sio__free(io);
         return NULL;
@@ -383,5 +404,7 @@ sio__io *sio__io_get(sio_server *server)
     }
     uv_timer_start(&io->timer, on_timer, io->timer_ms, io->timer_ms);
     sio__server_set_io(server, io, io_free);
+    /* The main namespace always exists, as Node's io.sockets. */
+    if (!sio_of(server, "/")) return NULL;
     return io;
 }

@@ -10,6 +10,7 @@
 
 #include "adapter/adapter.h"
 #include "base/buf.h"
+#include "base/intern.h"
 #include "base/list.h"
 #include "base/log.h"
 #include "eio/eio.h"
@@ -22,11 +23,15 @@ typedef struct sio__recovery sio__recovery;
 typedef struct sio__client_files sio__client_files;
 
 typedef struct sio__handler {
-    char *event; /* NULL: an any-handler */
+    const char *event; /* interned in io->names; NULL: an any-handler */
     sio_event_cb fn;
     void *ud;
-    uint8_t once, removed;
+    uint8_t once;
 } sio__handler;
+
+/* An immutable, refcounted handler list shared by the sockets with equal handlers
+ * (handlers.c). NULL is the empty list. */
+typedef struct sio__handlers sio__handlers;
 
 typedef struct sio__callback {
     void (*fn)(void);
@@ -51,6 +56,10 @@ struct sio__io {
     sio__eio_server *eio;
     sio__client_files *client_files; /* serveClient */
     json_t *empty_auth;              /* the auth of every CONNECT without a payload */
+    sio__intern *names;              /* handler event names, shared by all sockets */
+    sio__handlers **hbuckets;        /* the handler lists in use */
+    size_t nhbuckets, nhlists;
+    sio__buf scratch; /* packet encoding, reused */
     sio__sp_options sp5, sp4;
     sio__list namespaces; /* static and dynamic children */
     sio__list matchers;   /* dynamic parents */
@@ -74,13 +83,15 @@ struct sio__client {
     int version;       /* Socket.IO protocol: 5, or 4 over EIO3 */
     int busy;
     uint8_t closed;
-    /* The handshake request: url, remote address, headers ("name\0value\0" pairs). */
-    char *url;
-    char *address;
-    char *headers;
+    /* The handshake request, kept in strings[]: url, remote address, the raw query
+     * string, headers ("name\0value\0" pairs). */
+    const char *url;
+    const char *address;
+    const char *query;
+    const char *headers;
     size_t nheaders;
     int64_t issued;
-    char *query; /* the raw query string of the handshake */
+    char strings[];
 };
 
 struct sio_namespace {
@@ -109,6 +120,9 @@ struct sio_namespace {
 
 enum { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_DISCONNECTED };
 
+/* Socket ids and private session ids: 20 characters and a NUL. */
+#define SIO__ID_SIZE 21
+
 struct sio_socket {
     sio_namespace *nsp;
     sio__client *client;
@@ -116,16 +130,15 @@ struct sio_socket {
     sio__list client_node;
     sio__list nsp_node;
     sio__list ack_node; /* io->acks while an ack with a deadline waits */
-    char id[64];        /* 20 characters; protocol v4 ids are "<nsp>#<engine id>" */
-    int state;
-    int busy;
-    int recovered;
-    char pid[24];          /* the private session id, with recovery on */
+    char *id;           /* 20 characters; protocol v4 ids are "<nsp>#<engine id>" */
+    char *pid;          /* the private session id, with recovery on; else NULL */
+    uint8_t state;
+    uint8_t recovered;
+    uint32_t busy;
     json_t *restore_rooms; /* a recovered socket's rooms, joined on connect */
     json_t *missed;        /* and the events it missed, sent before its CONNECT reply */
     struct sio_next *next; /* the middleware step in progress */
-    sio__handler *handlers;
-    size_t nhandlers;
+    sio__handlers *handlers;
     struct sio__out_cb {
         sio_outgoing_cb fn;
         void *ud;
@@ -142,27 +155,51 @@ struct sio_socket {
     json_t *auth;
     json_t *data;
     size_t ud_size;
-    max_align_t ud[]; /* socket_ud_size bytes */
+    max_align_t ud[]; /* socket_ud_size bytes, then the id's and the pid's storage */
 };
 
 struct sio_event {
     sio_socket *s;
-    char *name;
-    json_t *args; /* without the name */
+    const char *name; /* in name_json, or in num for a number */
+    json_t *name_json;
+    json_t *args; /* the packet's array, without the name */
     uint64_t id;
     uint8_t has_id, acked, kept;
     int refs;
+    char num[32];
 };
+
+/* handlers.c */
+enum {
+    SIO__H_ANY = 1,   /* any-handlers instead of an event's */
+    SIO__H_ONE = 2,   /* remove the first match only */
+    SIO__H_EXACT = 4, /* match ud and the once flag too */
+    SIO__H_ONCE = 8,  /* with SIO__H_EXACT: the once flag to match */
+};
+/* Point *list at the list with one more handler, at the end or the front. */
+int sio__handlers_add(sio__io *io, sio__handlers **list, const char *event, sio_event_cb fn,
+                      void *ud, int once, int prepend);
+/* Point *list at the list without the matching handlers (fn NULL matches every function).
+ * SIO_ENOMEM leaves it unchanged. */
+int sio__handlers_remove(sio__io *io, sio__handlers **list, const char *event, sio_event_cb fn,
+                         void *ud, int flags);
+sio__handlers *sio__handlers_ref(sio__handlers *l);
+void sio__handlers_unref(sio__io *io, sio__handlers *l);
+size_t sio__handlers_count(const sio__handlers *l);
+const sio__handler *sio__handlers_at(const sio__handlers *l, size_t i);
+/* Frees the table once every list is gone. */
+void sio__handlers_table_free(sio__io *io);
 
 /* client.c */
 sio__io *sio__io_get(sio_server *server);
 /* Send a packet to one client: encoded with the client's options. */
 int sio__client_send(sio__client *c, const sio__sp_packet *p);
-/* Send an already encoded packet (text and attachments as shared blocks). frames, when
+/* Send an already encoded packet (text and attachments as shared blocks); compress 0 keeps
+ * it from being deflated (the compress(false) flag). frames, when
  * not NULL, caches the WebSocket frames of the text ([0]) and of each attachment ([1 + i]),
  * per Engine.IO version, across the recipients of one broadcast. */
 int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,
-                             size_t nbins, sio__bytes *(*frames)[2]);
+                             size_t nbins, sio__bytes *(*frames)[2], int compress);
 void sio__client_close(sio__client *c, const char *reason);
 void sio__client_socket_gone(sio__client *c, sio_socket *s);
 const sio__sp_options *sio__client_sp(const sio__client *c);
@@ -199,6 +236,9 @@ void sio__socket_packet(sio_socket *s, sio__sp_packet *p);
 /* Close: run disconnecting/disconnect with reason, leave every room, release. notify: send
  * DISCONNECT to the client. */
 void sio__socket_close(sio_socket *s, const char *reason, int notify);
+/* Call the onAnyOutgoing listeners. One may disconnect the socket: callers hold it busy
+ * and check its state after. */
+void sio__socket_outgoing(sio_socket *s, const char *event, json_t *args);
 void sio__socket_release(sio_socket *s);
 void sio__socket_expire_acks(sio_socket *s, uint64_t now);
 /* Encode and send ev/args to one socket (socket.emit). */

@@ -25,8 +25,8 @@ typedef struct kept_packet {
 typedef struct kept_session {
     sio__list node;
     uint64_t at;
-    char pid[24];
-    char sid[64];
+    char pid[SIO__ID_SIZE];
+    char sid[SIO__ID_SIZE];
     json_t *rooms;
     json_t *data;
 } kept_session;
@@ -141,7 +141,7 @@ static int room_cb(const char *room, void *ud)
 
 void sio__recovery_persist(sio__recovery *r, uint64_t now, sio_socket *s, const char *reason)
 {
-    if (!s->pid[0]) return;
+    if (!s->pid || !s->pid[0]) return;
     int ok = 0;
     for (size_t i = 0; i < sizeof(recoverable) / sizeof(recoverable[0]); i++)
         if (!strcmp(reason, recoverable[i])) ok = 1;
@@ -195,8 +195,8 @@ int sio__recovery_restore(sio__recovery *r, uint64_t now, sio_socket *s, const j
         }
         if (included && !excluded) json_array_append(missed, p->data);
     }
-    snprintf(s->id, sizeof(s->id), "%s", k->sid);
-    snprintf(s->pid, sizeof(s->pid), "%s", k->pid);
+    snprintf(s->id, SIO__ID_SIZE, "%s", k->sid); /* only v5 sockets have a pid */
+    snprintf(s->pid, SIO__ID_SIZE, "%s", k->pid);
     json_decref(s->data);
     s->data = k->data ? json_incref(k->data) : NULL;
     s->restore_rooms = json_incref(k->rooms);

@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/id.h"
+#include "base/intern.h"
 #include "base/url.h"
 #include "sio/io.h"
 
@@ -79,7 +80,14 @@ json_t *sio__vpack_args(const char *fmt, va_list ap)
 sio_socket *sio__socket_new(sio_namespace *nsp, sio__client *c, json_t *auth)
 {
     size_t ud = nsp->io->opt.socket_ud_size;
-    sio_socket *s = sio__calloc(1, sizeof(*s) + ud);
+    /* socket.io 2 derives the id from the Engine.IO id: "<nsp>#<sid>" outside "/". */
+    const char *sid = c->version == 4 ? sio__eio_sid(c->conn) : NULL;
+    int root = !strcmp(nsp->name, "/");
+    size_t nl = strlen(nsp->name), id_size = SIO__ID_SIZE;
+    if (sid && !root) id_size = nl + 1 + strlen(sid) + 1;
+    if (id_size < SIO__ID_SIZE) id_size = SIO__ID_SIZE; /* recovery writes a v5 id in place */
+    size_t pid_size = nsp->recovery && c->version == 5 ? SIO__ID_SIZE : 0;
+    sio_socket *s = sio__calloc(1, sizeof(*s) + ud + id_size + pid_size);
     if (!s) {
         json_decref(auth);
         return NULL;
@@ -90,23 +98,16 @@ sio_socket *sio__socket_new(sio_namespace *nsp, sio__client *c, json_t *auth)
     s->ud_size = ud;
     s->state = SOCK_CONNECTING;
     s->next_ack = 1;
-    if (c->version == 4) {
-        /* socket.io 2 derives the id from the Engine.IO id. */
-        const char *sid = sio__eio_sid(c->conn);
-        size_t need = strlen(nsp->name) + 1 + strlen(sid) + 1;
-        if (strcmp(nsp->name, "/") && need > sizeof(s->id)) {
-            /* Long namespace names: the id would not fit; refuse the socket. */
-            json_decref(auth);
-            sio__free(s);
-            return NULL;
-        }
-        size_t nl = strlen(nsp->name), sl = strlen(sid), off = 0;
-        if (strcmp(nsp->name, "/")) {
+    s->id = (char *)s->ud + ud;
+    if (pid_size) s->pid = s->id + id_size;
+    if (sid) {
+        size_t off = 0;
+        if (!root) {
             memcpy(s->id, nsp->name, nl);
             s->id[nl] = '#';
             off = nl + 1;
         }
-        memcpy(s->id + off, sid, sl + 1);
+        memcpy(s->id + off, sid, strlen(sid) + 1);
     } else if (sio__base64id(s->id)) {
         json_decref(auth);
         sio__free(s);
@@ -122,8 +123,7 @@ sio_socket *sio__socket_new(sio_namespace *nsp, sio__client *c, json_t *auth)
 
 static void free_socket(sio_socket *s)
 {
-    for (size_t i = 0; i < s->nhandlers; i++) sio__free(s->handlers[i].event);
-    sio__free(s->handlers);
+    sio__handlers_unref(s->nsp->io, s->handlers);
     sio__free(s->outs);
     sio__free(s->discs);
     json_decref(s->auth);
@@ -172,9 +172,9 @@ void sio__socket_connected(sio_socket *s)
         json_decref(s->missed);
         s->missed = NULL;
     }
-    json_t *data = c->version == 4 ? NULL
-                   : s->pid[0]     ? json_pack("{ssss}", "sid", s->id, "pid", s->pid)
-                                   : json_pack("{ss}", "sid", s->id);
+    json_t *data = c->version == 4       ? NULL
+                   : s->pid && s->pid[0] ? json_pack("{ssss}", "sid", s->id, "pid", s->pid)
+                                         : json_pack("{ss}", "sid", s->id);
     sio__sp_packet p = {
         .type = SIO__SP_CONNECT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = data};
     sio__client_send(c, &p);
@@ -261,23 +261,7 @@ static int add_handler(sio_socket *s, const char *event, sio_event_cb fn, void *
                        int prepend)
 {
     if (!s || !fn) return SIO_EINVAL;
-    char *name = NULL;
-    if (event && !(name = sio__strdup(event))) return SIO_ENOMEM;
-    sio__handler *h = sio__reallocarray(s->handlers, s->nhandlers + 1, sizeof(*h));
-    if (!h) {
-        sio__free(name);
-        return SIO_ENOMEM;
-    }
-    s->handlers = h;
-    sio__handler nh = {name, fn, ud, (uint8_t)once, 0};
-    if (prepend) {
-        memmove(h + 1, h, s->nhandlers * sizeof(*h));
-        h[0] = nh;
-    } else {
-        h[s->nhandlers] = nh;
-    }
-    s->nhandlers++;
-    return 0;
+    return sio__handlers_add(s->nsp->io, &s->handlers, event, fn, ud, once, prepend);
 }
 
 int sio_on(sio_socket *s, const char *event, sio_event_cb fn, void *ud)
@@ -300,40 +284,26 @@ int sio_prepend_any(sio_socket *s, sio_event_cb fn, void *ud)
     return add_handler(s, NULL, fn, ud, 0, 1);
 }
 
-static void remove_handlers(sio_socket *s, const char *event, int any, sio_event_cb fn)
+/* A removal that cannot allocate its new list (the old one is shared) would leave a
+ * handler the application removed: the socket is closed instead. */
+static void remove_handlers(sio_socket *s, const char *event, sio_event_cb fn, void *ud, int flags)
 {
-    for (size_t i = 0; i < s->nhandlers; i++) {
-        sio__handler *h = &s->handlers[i];
-        int match = any ? !h->event : h->event && !strcmp(h->event, event);
-        if (match && (!fn || h->fn == fn)) h->removed = 1;
+    if (sio__handlers_remove(s->nsp->io, &s->handlers, event, fn, ud, flags)) {
+        sio__log_error(s->nsp->io->log, "out of memory removing a handler: closing %s", s->id);
+        sio__socket_close(s, "forced server close", 1);
     }
-}
-
-/* Drop removed handlers, when no dispatch is walking the array. */
-static void compact_handlers(sio_socket *s)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < s->nhandlers; i++) {
-        if (s->handlers[i].removed)
-            sio__free(s->handlers[i].event);
-        else
-            s->handlers[j++] = s->handlers[i];
-    }
-    s->nhandlers = j;
 }
 
 void sio_off(sio_socket *s, const char *event, sio_event_cb fn)
 {
     if (!s || !event) return;
-    remove_handlers(s, event, 0, fn);
-    if (!s->busy) compact_handlers(s);
+    remove_handlers(s, event, fn, NULL, 0);
 }
 
 void sio_off_any(sio_socket *s, sio_event_cb fn)
 {
     if (!s) return;
-    remove_handlers(s, NULL, 1, fn);
-    if (!s->busy) compact_handlers(s);
+    remove_handlers(s, NULL, fn, NULL, SIO__H_ANY);
 }
 
 int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud)
@@ -346,8 +316,22 @@ int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud)
     return 0;
 }
 
+void sio__socket_outgoing(sio_socket *s, const char *event, json_t *args)
+{
+    if (!s->nouts) return;
+    /* The listeners registered now, as Node calls a copy of its list: one may add or
+     * remove listeners, or disconnect the socket. */
+    struct sio__out_cb small[16], *copy = small;
+    size_t n = s->nouts;
+    if (n > 16 && !(copy = sio__reallocarray(NULL, n, sizeof(*copy)))) return;
+    memcpy(copy, s->outs, n * sizeof(*copy));
+    for (size_t i = 0; i < n; i++) copy[i].fn(s, event, args, copy[i].ud);
+    if (copy != small) sio__free(copy);
+}
+
 void sio_off_any_outgoing(sio_socket *s, sio_outgoing_cb fn)
 {
+    if (!s) return;
     size_t j = 0;
     for (size_t i = 0; i < s->nouts; i++)
         if (fn && s->outs[i].fn != fn) s->outs[j++] = s->outs[i];
@@ -405,13 +389,19 @@ int sio_event_wants_ack(const sio_event *ev)
     return ev->has_id && !ev->acked;
 }
 
+/* The variadic calls pack their arguments before any check, so that references stolen
+ * with "o" are released on every path. */
+
 int sio_ack(sio_event *ev, const char *fmt, ...)
 {
-    if (!ev || !ev->has_id || ev->acked) return SIO_ESTATE;
     va_list ap;
     va_start(ap, fmt);
     json_t *args = sio__vpack_args(fmt, ap);
     va_end(ap);
+    if (!ev || !ev->has_id || ev->acked) {
+        json_decref(args);
+        return SIO_ESTATE;
+    }
     if (!args) return SIO_EINVAL;
     int r = sio_ack_array(ev, args);
     json_decref(args);
@@ -443,7 +433,7 @@ sio_event *sio_event_keep(sio_event *ev)
 
 static void event_free(sio_event *ev)
 {
-    sio__free(ev->name);
+    json_decref(ev->name_json);
     json_decref(ev->args);
     sio__free(ev);
 }
@@ -458,48 +448,54 @@ void sio_event_release(sio_event *ev)
 
 static void dispatch_event(sio_socket *s, sio__sp_packet *p)
 {
-    json_t *data = p->data;
-    json_t *first = json_array_get(data, 0);
-    char num[32];
-    const char *name;
+    sio_event *ev = sio__calloc(1, sizeof(*ev));
+    if (!ev) return;
     /* No payload: Node emits the event undefined, which reaches the "undefined" listeners, or
      * with an ack id the ack function itself, which no named listener matches. */
-    int unnamed = !data && p->has_id;
-    if (!data) {
-        name = "undefined";
+    int unnamed = !p->data && p->has_id;
+    /* The event takes the decoded array: its first element, the name, is kept aside. */
+    json_t *first = json_array_get(p->data, 0);
+    if (!p->data) {
+        ev->name = "undefined";
     } else if (json_is_string(first)) {
-        name = json_string_value(first);
+        ev->name_json = json_incref(first);
+        ev->name = json_string_value(first);
     } else {
-        if (json_is_real(first)) sio__sp_format_double(json_real_value(first), num);
-        else snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
-        name = num;
+        if (json_is_real(first))
+            sio__sp_format_double(json_real_value(first), ev->num);
+        else
+            snprintf(ev->num, sizeof(ev->num), "%" JSON_INTEGER_FORMAT, json_integer_value(first));
+        ev->name = ev->num;
     }
-    sio_event *ev = sio__calloc(1, sizeof(*ev));
-    if (!ev || !(ev->name = sio__strdup(name)) || !(ev->args = json_array())) {
-        if (ev) event_free(ev);
+    if (p->data) {
+        ev->args = json_incref(p->data);
+        json_array_remove(ev->args, 0);
+    } else if (!(ev->args = json_array())) {
+        sio__free(ev);
         return;
     }
-    for (size_t i = 1; i < json_array_size(data); i++)
-        json_array_append(ev->args, json_array_get(data, i));
     ev->s = s;
     ev->id = p->id;
     ev->has_id = p->has_id;
     ev->refs = 1;
     s->busy++;
-    size_t n = s->nhandlers;
-    /* Any-handlers first, then the event's own, as Node's onAny listeners run first. */
+    /* The handlers registered now, as EventEmitter.emit() calls its listeners even when
+     * one removes another; any-handlers first, as Node's onAny listeners run first. */
+    sio__handlers *hs = sio__handlers_ref(s->handlers);
+    size_t n = sio__handlers_count(hs);
     for (int pass = 0; pass < 2 - unnamed && s->state == SOCK_CONNECTED; pass++) {
         for (size_t i = 0; i < n && s->state == SOCK_CONNECTED; i++) {
-            sio__handler *h = &s->handlers[i];
-            if (h->removed) continue;
+            const sio__handler *h = sio__handlers_at(hs, i);
             if (pass == 0 ? h->event != NULL : !h->event || strcmp(h->event, ev->name)) continue;
-            if (h->once) h->removed = 1;
-            sio_event_cb fn = h->fn;
-            void *ud = h->ud;
-            fn(s, ev, ud);
+            if (h->once)
+                remove_handlers(s, h->event, h->fn, h->ud,
+                                SIO__H_ONE | SIO__H_EXACT | SIO__H_ONCE |
+                                    (h->event ? 0 : SIO__H_ANY));
+            if (s->state != SOCK_CONNECTED) break;
+            h->fn(s, ev, h->ud);
         }
     }
-    if (s->busy == 1) compact_handlers(s);
+    sio__handlers_unref(s->nsp->io, hs);
     if (--ev->refs == 0)
         event_free(ev);
     else
@@ -582,7 +578,16 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
         json_decref(data);
         return SIO_ENOMEM;
     }
-    for (size_t i = 0; i < s->nouts; i++) s->outs[i].fn(s, event, args, s->outs[i].ud);
+    if (s->nouts) {
+        s->busy++;
+        sio__socket_outgoing(s, event, args);
+        if (s->state != SOCK_CONNECTED) {
+            json_decref(data);
+            sio__socket_release(s);
+            return SIO_ECLOSED;
+        }
+        s->busy--; /* still connected: not the last reference */
+    }
     if (s->nsp->recovery && !fn) {
         /* Kept for recovery like a broadcast to the socket's own room. */
         const char *room = s->id;
@@ -625,12 +630,14 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
 
 int sio_emit(sio_socket *s, const char *event, const char *fmt, ...)
 {
-    if (!s || !event) return SIO_EINVAL;
     va_list ap;
     va_start(ap, fmt);
     json_t *args = sio__vpack_args(fmt, ap);
     va_end(ap);
-    if (!args) return SIO_EINVAL;
+    if (!s || !event || !args) {
+        json_decref(args);
+        return SIO_EINVAL;
+    }
     int r = sio__socket_emit_json(s, event, args, NULL, NULL, 0);
     json_decref(args);
     return r;
@@ -652,12 +659,14 @@ int sio_emit_ack_array(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *
 int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, const char *event,
                  const char *fmt, ...)
 {
-    if (!s || !event || !fn) return SIO_EINVAL;
     va_list ap;
     va_start(ap, fmt);
     json_t *args = sio__vpack_args(fmt, ap);
     va_end(ap);
-    if (!args) return SIO_EINVAL;
+    if (!s || !event || !fn || !args) {
+        json_decref(args);
+        return SIO_EINVAL;
+    }
     int r = sio__socket_emit_json(s, event, args, fn, ud, timeout_ms);
     json_decref(args);
     return r;

@@ -99,6 +99,11 @@ static void fail(sio_ws *ws, uint16_t code, const char *reason)
 
 int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary)
 {
+    return sio__ws_send(ws, data, len, binary, 1);
+}
+
+int sio__ws_send(sio_ws *ws, const void *data, size_t len, int binary, int compress)
+{
     if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
     if (!data && len) return SIO_EINVAL;
     if (sio__conn_queued(ws->c) > OPT(ws)->max_buffered) {
@@ -108,7 +113,7 @@ int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary)
     }
     if (!binary && !sio__utf8_valid(data, len)) return SIO_EUTF8;
     int opcode = binary ? SIO_WS_OP_BINARY : SIO_WS_OP_TEXT;
-    if (ws->pmd && len >= OPT(ws)->deflate_threshold) {
+    if (compress && ws->pmd && len >= OPT(ws)->deflate_threshold) {
         sio__buf z = SIO__BUF_INIT;
         int r = sio__pmd_compress(ws->pmd, data, len, &z);
         if (!r) r = send_frame(ws, opcode, z.data, z.len, 1);
@@ -118,10 +123,10 @@ int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary)
     return send_frame(ws, opcode, data, len, 0);
 }
 
-int sio__ws_send_shared(sio_ws *ws, sio__bytes *frame, size_t payload_len)
+int sio__ws_send_shared(sio_ws *ws, sio__bytes *frame, size_t payload_len, int compress)
 {
     if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
-    if (ws->pmd && payload_len >= OPT(ws)->deflate_threshold) return SIO_ESTATE;
+    if (compress && ws->pmd && payload_len >= OPT(ws)->deflate_threshold) return SIO_ESTATE;
     if (sio__conn_queued(ws->c) > OPT(ws)->max_buffered) {
         ws->want_drain = 1;
         sio__conn_want_drain(ws->c);

@@ -32,12 +32,15 @@ void sio__ws_group_close_all(sio__ws_group *g, int code, const char *reason);
  */
 sio_ws *sio__ws_accept(sio__ws_group *g, sio_http_req *req, sio_http_res *res);
 
+/* sio_ws_send, with permessage-deflate skipped when compress is 0. */
+int sio__ws_send(sio_ws *ws, const void *data, size_t len, int binary, int compress);
+
 /*
  * Send a whole frame built once for many connections (a broadcast): queued by reference,
- * unless this connection compresses messages of payload_len bytes (SIO_ESTATE: send the
- * message with sio_ws_send instead). Same limits as sio_ws_send.
+ * unless compress is set and this connection compresses messages of payload_len bytes
+ * (SIO_ESTATE: send the message with sio__ws_send instead). Same limits as sio_ws_send.
  */
-int sio__ws_send_shared(sio_ws *ws, sio__bytes *frame, size_t payload_len);
+int sio__ws_send_shared(sio_ws *ws, sio__bytes *frame, size_t payload_len, int compress);
 
 /* Queue a prepared frame (header and payload, as built by the caller) as it is. */
 int sio__ws_send_frame(sio_ws *ws, sio__bytes *frame, size_t off, size_t len);

@@ -168,6 +168,14 @@ describe('http', { concurrency: false }, () => {
     await stillServes();
   });
 
+  test('a body given to a 204 is refused before anything is sent; the 204 still goes out', async () => {
+    const r = await httpGet(`${srv.url}/no-content`);
+    assert.equal(r.status, 204);
+    assert.equal(r.headers['x-refused'], 'EINVAL');
+    assert.equal(r.body.length, 0);
+    await stillServes();
+  });
+
   test('404, 405 with Allow', async () => {
     let r = await request(`${srv.url}/missing.txt`);
     assert.equal(r.status, 404);

@@ -8,10 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "net/net.h"
+#include "net/net_int.h"
 
 typedef struct fixture {
     uv_loop_t loop;
@@ -193,6 +195,128 @@ static void test_listen_errors(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- fan-out: input on one connection writes to many ---- */
+
+#define FAN 100 /* more than the connections that make a flush wait one non-blocking poll */
+
+typedef struct fan {
+    uv_loop_t loop;
+    sio__net *net;
+    sio__conn *conns[FAN];
+    int nconns, closed;
+    uv_tcp_t clients[FAN];
+    uv_connect_t creqs[FAN];
+    sio__buf got[FAN];
+    int connected;
+} fan;
+
+static void fan_read(sio__conn *c, uint8_t *data, size_t n, void *ud)
+{
+    fan *f = ud;
+    for (int i = 0; i < f->nconns; i++) assert_int_equal(sio__conn_write(f->conns[i], data, n), 0);
+}
+
+static void fan_close(sio__conn *c, void *ud)
+{
+    ((fan *)ud)->closed++;
+}
+
+static const sio__conn_events fan_events = {.on_read = fan_read, .on_close = fan_close};
+
+static void fan_accept(sio__listener *l, sio__conn *c, void *ud)
+{
+    fan *f = ud;
+    f->conns[f->nconns++] = c;
+    sio__conn_set_handler(c, &fan_events, f);
+    sio__conn_read_start(c);
+}
+
+static void fan_cl_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    sio__buf *got = s->data;
+    if (n > 0) sio__buf_append(got, buf->base, (size_t)n);
+}
+
+static void fan_connected(uv_connect_t *req, int status)
+{
+    fan *f = req->data;
+    assert_int_equal(status, 0);
+    f->connected++;
+    uv_read_start(req->handle, cl_alloc, fan_cl_read);
+}
+
+static void fan_done(uv_timer_t *t)
+{
+    *(int *)t->data = 1;
+}
+
+static size_t fan_min_got(fan *f)
+{
+    size_t m = SIZE_MAX;
+    for (int i = 0; i < FAN; i++) m = f->got[i].len < m ? f->got[i].len : m;
+    return m;
+}
+
+/* A message that fans out to many connections reaches all of them without any further
+ * event on the loop (the deferred flush must not wait for one), and a burst of messages
+ * arrives whole and in order everywhere. */
+static void test_fan_out(void **state)
+{
+    static fan f;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    sio__logger log = {.level = SIO_LOG_WARN};
+    f.net = sio__net_new(&f.loop, &log);
+    sio__listener *l;
+    assert_int_equal(sio__listener_start(f.net, "127.0.0.1", 0, fan_accept, &f, &l), 0);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", sio__listener_port(l), &sa);
+    for (int i = 0; i < FAN; i++) {
+        uv_tcp_init(&f.loop, &f.clients[i]);
+        f.clients[i].data = &f.got[i];
+        f.creqs[i].data = &f;
+        uv_tcp_connect(&f.creqs[i], &f.clients[i], (struct sockaddr *)&sa, fan_connected);
+    }
+    while (f.connected < FAN || f.nconns < FAN) uv_run(&f.loop, UV_RUN_ONCE);
+    /* Nothing else wakes the loop: no deadline sweep. */
+    uv_timer_stop(&f.net->sweep);
+    /* One message: delivered everywhere while the loop has nothing else to wake it. */
+    uv_buf_t one = uv_buf_init("m0;", 3);
+    assert_int_equal(uv_try_write((uv_stream_t *)&f.clients[0], &one, 1), 3);
+    int timed_out = 0;
+    uv_timer_t guard;
+    uv_timer_init(&f.loop, &guard);
+    guard.data = &timed_out;
+    uv_timer_start(&guard, fan_done, 5000, 0);
+    while (!timed_out && fan_min_got(&f) < 3) uv_run(&f.loop, UV_RUN_ONCE);
+    assert_false(timed_out);
+    /* A burst from several senders. */
+    sio__buf want = SIO__BUF_INIT;
+    sio__buf_append(&want, "m0;", 3);
+    for (int k = 1; k <= 50; k++) {
+        char m[16];
+        int n = snprintf(m, sizeof(m), "m%d;", k);
+        uv_buf_t b = uv_buf_init(m, (unsigned)n);
+        assert_int_equal(uv_try_write((uv_stream_t *)&f.clients[0], &b, 1), n);
+        sio__buf_append(&want, m, (size_t)n);
+    }
+    while (!timed_out && fan_min_got(&f) < want.len) uv_run(&f.loop, UV_RUN_ONCE);
+    assert_false(timed_out);
+    for (int i = 0; i < FAN; i++) {
+        assert_int_equal(f.got[i].len, want.len);
+        assert_memory_equal(f.got[i].data, want.data, want.len);
+        sio__buf_free(&f.got[i]);
+        uv_close((uv_handle_t *)&f.clients[i], NULL);
+    }
+    sio__buf_free(&want);
+    uv_close((uv_handle_t *)&guard, NULL);
+    sio__listener_close(l);
+    while (f.closed < FAN) uv_run(&f.loop, UV_RUN_ONCE);
+    sio__net_free(f.net);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_large_write),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_listen_errors),
+        cmocka_unit_test(test_fan_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
