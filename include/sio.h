@@ -456,9 +456,9 @@ int sio_binary_data(const json_t *v, const void **data, size_t *len);
 /* ---- namespaces ---- */
 
 /* The namespace named name ("/" is the main one; a missing leading "/" is added), created
- * on first use. NULL for a NULL name, one over 254 bytes, or allocation failure. Unlike in
- * Node, "/" exists only once sio_of(io, "/") was called: clients get "Invalid namespace"
- * for any namespace that does not exist. */
+ * on first use. NULL for a NULL name, one over 254 bytes, or allocation failure. As in
+ * Node, "/" always exists once the Socket.IO endpoint is set up (the first Socket.IO call);
+ * clients get "Invalid namespace" for any namespace that does not exist. */
 sio_namespace *sio_of(sio_server *io, const char *name);
 /*
  * Dynamic namespaces, like io.of(regex) or io.of(fn): a client that connects to a name no
