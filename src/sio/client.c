@@ -96,13 +96,27 @@ int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const
 
 /* ---- closing ---- */
 
+sio_socket *sio__client_open_socket(sio__client *c)
+{
+    for (sio__list *pos = c->sockets.next; pos != &c->sockets; pos = pos->next) {
+        sio_socket *s = sio__container_of(pos, sio_socket, client_node);
+        if (!s->closing) return s;
+    }
+    return NULL;
+}
+
+void sio__client_release(sio__client *c)
+{
+    if (--c->busy == 0 && c->closed) client_free(c);
+}
+
+/* A socket whose close is in progress (its handler closed the client) finishes it and
+ * leaves the list itself. */
 static void close_sockets(sio__client *c, const char *reason)
 {
     c->busy++;
-    while (!sio__list_empty(&c->sockets)) {
-        sio_socket *s = sio__container_of(c->sockets.next, sio_socket, client_node);
-        sio__socket_close(s, reason, 0);
-    }
+    sio_socket *s;
+    while ((s = sio__client_open_socket(c))) sio__socket_close(s, reason, 0);
     c->busy--;
 }
 

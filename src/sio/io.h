@@ -134,6 +134,7 @@ struct sio_socket {
     char *pid;          /* the private session id, with recovery on; else NULL */
     uint8_t state;
     uint8_t recovered;
+    uint8_t closing; /* in sio__socket_close: a nested close of it is a no-op */
     uint32_t busy;
     json_t *restore_rooms; /* a recovered socket's rooms, joined on connect */
     json_t *missed;        /* and the events it missed, sent before its CONNECT reply */
@@ -202,6 +203,10 @@ int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const
                              size_t nbins, sio__bytes *(*frames)[2], int compress);
 void sio__client_close(sio__client *c, const char *reason);
 void sio__client_socket_gone(sio__client *c, sio_socket *s);
+/* The first of c's sockets that is not already being closed, or NULL. */
+sio_socket *sio__client_open_socket(sio__client *c);
+/* Undo a c->busy++ taken around calls that may close c: frees c if it closed meanwhile. */
+void sio__client_release(sio__client *c);
 const sio__sp_options *sio__client_sp(const sio__client *c);
 
 /* namespace.c */

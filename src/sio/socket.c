@@ -206,7 +206,7 @@ static void run_disconnect(sio_socket *s, const char *reason, int before)
 
 void sio__socket_close(sio_socket *s, const char *reason, int notify)
 {
-    if (s->state == SOCK_DISCONNECTED) return;
+    if (s->state == SOCK_DISCONNECTED || s->closing) return;
     sio__client *c = s->client;
     s->busy++;
     if (s->state == SOCK_CONNECTING) {
@@ -216,12 +216,11 @@ void sio__socket_close(sio_socket *s, const char *reason, int notify)
         sio__socket_release(s);
         return;
     }
-    /* "disconnecting": still in its rooms. */
+    /* "disconnecting": still in its rooms. Its handlers may disconnect the socket again (a
+     * no-op) or end the whole client, which stays allocated until the socket has left it. */
+    s->closing = 1;
+    c->busy++;
     run_disconnect(s, reason, 1);
-    if (s->state == SOCK_DISCONNECTED) {
-        sio__socket_release(s);
-        return;
-    }
     sio_namespace *nsp = s->nsp;
     if (nsp->recovery) sio__recovery_persist(nsp->recovery, uv_now(nsp->io->loop), s, reason);
     s->state = SOCK_DISCONNECTED;
@@ -234,6 +233,7 @@ void sio__socket_close(sio_socket *s, const char *reason, int notify)
         sio__client_send(c, &p);
     }
     sio__client_socket_gone(c, s);
+    sio__client_release(c);
     fail_acks(s, SIO_ECLOSED);
     run_disconnect(s, reason, 0);
     sio__socket_release(s);
@@ -246,13 +246,14 @@ void sio_disconnect(sio_socket *s, int close)
         sio__socket_close(s, "server namespace disconnect", 1);
         return;
     }
-    /* Every socket of the client leaves its namespace, then the connection ends. */
+    /* Every socket of the client leaves its namespace (one already leaving, whose handler
+     * may be the caller, finishes on its own), then the connection ends. */
     sio__client *c = s->client;
-    while (!sio__list_empty(&c->sockets)) {
-        sio_socket *o = sio__container_of(c->sockets.next, sio_socket, client_node);
-        sio__socket_close(o, "server namespace disconnect", 1);
-    }
+    c->busy++;
+    sio_socket *o;
+    while ((o = sio__client_open_socket(c))) sio__socket_close(o, "server namespace disconnect", 1);
     sio__client_close(c, "forced server close");
+    sio__client_release(c);
 }
 
 /* ---- handlers ---- */
