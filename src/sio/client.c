@@ -302,10 +302,21 @@ static void on_timer(uv_timer_t *t)
         sio__list_init(&c->wait_node);
         if (sio__list_empty(&c->sockets) && !c->closed) sio__client_close(c, "forced close");
     }
-    sio__list *pos, *tmp;
-    sio__list_foreach_safe(pos, tmp, &io->acks)
-    {
-        sio__socket_expire_acks(sio__container_of(pos, sio_socket, ack_node), now);
+    /* Ack deadlines. A callback may disconnect any socket, which then leaves whichever
+     * list it is in and may be freed: take the sockets one by one from a detached list. */
+    sio__list todo;
+    sio__list_init(&todo);
+    if (!sio__list_empty(&io->acks)) {
+        todo.next = io->acks.next;
+        todo.prev = io->acks.prev;
+        todo.next->prev = todo.prev->next = &todo;
+        sio__list_init(&io->acks);
+    }
+    while (!sio__list_empty(&todo)) {
+        sio_socket *s = sio__container_of(todo.next, sio_socket, ack_node);
+        sio__list_remove(&s->ack_node);
+        sio__list_push_back(&io->acks, &s->ack_node);
+        sio__socket_expire_acks(s, now);
     }
 }
 

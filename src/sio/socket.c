@@ -561,6 +561,9 @@ void sio__socket_expire_acks(sio_socket *s, uint64_t now)
         sio__list_remove(&a->node);
         if (a->fn) a->fn(s, SIO_ETIMEDOUT, NULL, a->ud);
         sio__free(a);
+        /* The callback disconnected the socket: every other ack was failed and freed (tmp
+         * too). Otherwise the list only grew at its end. */
+        if (s->state != SOCK_CONNECTED) break;
     }
     if (!left && sio__list_linked(&s->ack_node)) {
         sio__list_remove(&s->ack_node);
