@@ -184,7 +184,11 @@ static void run_step(struct sio_next *next)
     const sio_namespace *h = handlers_of(s->nsp);
     if (next->step < h->nmws) {
         const struct sio__mw *m = &h->mws[next->step];
+        /* s stays valid until the middleware returns, even when it let s through and a
+         * connection handler disconnected it. */
+        s->busy++;
         m->fn(s, next, m->ud);
+        sio__socket_release(s);
         return;
     }
     s->next = NULL;
