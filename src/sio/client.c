@@ -324,11 +324,15 @@ static void on_shutdown(void *ud)
 {
     sio__io *io = ud;
     io->closing = 1;
-    sio__list *pos, *tmp;
-    sio__list_foreach_safe(pos, tmp, &io->clients)
-    {
+    /* A disconnect handler may close any other client (and so free it): the next client is
+     * taken once the current one, held meanwhile, is done. */
+    sio__list *pos = io->clients.next;
+    while (pos != &io->clients) {
         sio__client *c = sio__container_of(pos, sio__client, node);
+        c->busy++;
         close_sockets(c, "server shutting down");
+        pos = pos->next;
+        sio__client_release(c);
     }
     sio__eio_server_close_all(io->eio);
     uv_timer_stop(&io->timer);
