@@ -196,9 +196,10 @@ static void connect_nsp(sio__client *c, const char *name, size_t len, json_t *au
         json_t *err = json_pack("{ss}", "message", "Invalid namespace");
         sio__sp_packet p = {
             .type = SIO__SP_CONNECT_ERROR, .nsp = nbuf, .nsp_len = len, .data = err};
-        sio__client_send(c, &p);
+        int r = sio__client_send(c, &p);
         json_decref(err);
         json_decref(auth);
+        if (r) sio__client_close(c, "forced server close"); /* or it would wait forever */
         return;
     }
     sio__nsp_connect(nsp, c, auth);

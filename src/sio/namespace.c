@@ -198,12 +198,16 @@ static void run_step(struct sio_next *next)
 
 void sio__nsp_connect(sio_namespace *nsp, sio__client *c, json_t *auth)
 {
+    /* Out of memory, the client is closed: it would wait for an answer forever. */
     sio_socket *s = sio__socket_new(nsp, c, auth);
-    if (!s) return;
+    if (!s) {
+        sio__client_close(c, "forced server close");
+        return;
+    }
     if (nsp->recovery && c->version == 5) {
         uint64_t now = uv_now(nsp->io->loop);
         if (!sio__recovery_restore(nsp->recovery, now, s, s->auth) && sio__base64id(s->pid)) {
-            sio__socket_close(s, "forced server close", 0);
+            sio__client_close(c, "forced server close");
             return;
         }
         if (s->recovered && !nsp->io->opt.recovery_run_middlewares) {
@@ -213,7 +217,7 @@ void sio__nsp_connect(sio_namespace *nsp, sio__client *c, json_t *auth)
     }
     struct sio_next *next = sio__calloc(1, sizeof(*next));
     if (!next) {
-        sio__socket_close(s, "forced server close", 0);
+        sio__client_close(c, "forced server close");
         return;
     }
     next->s = s;
@@ -257,9 +261,12 @@ void sio_next_error(sio_next *next, const char *message, json_t *data)
                         .nsp = s->nsp->name,
                         .nsp_len = strlen(s->nsp->name),
                         .data = err};
-    sio__client_send(s->client, &p);
+    int r = sio__client_send(s->client, &p);
     json_decref(err);
-    sio__socket_close(s, "server namespace disconnect", 0);
+    if (r) /* the refusal cannot be sent: end the connection instead */
+        sio__client_close(s->client, "forced server close");
+    else
+        sio__socket_close(s, "server namespace disconnect", 0);
 }
 
 /* Called by socket.c when a connecting socket goes away during its middlewares. */

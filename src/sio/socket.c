@@ -143,7 +143,7 @@ void sio__socket_connected(sio_socket *s)
     sio__client *c = s->client;
     sio_namespace *nsp = s->nsp;
     if (nsp->adapter->ops->add(nsp->adapter, &s->member)) {
-        sio__socket_close(s, "forced server close", 0);
+        sio__client_close(c, "forced server close"); /* rather than leave it waiting */
         return;
     }
     s->state = SOCK_CONNECTED;
@@ -177,8 +177,14 @@ void sio__socket_connected(sio_socket *s)
                                          : json_pack("{ss}", "sid", s->id);
     sio__sp_packet p = {
         .type = SIO__SP_CONNECT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = data};
-    sio__client_send(c, &p);
+    int r = sio__client_send(c, &p);
     json_decref(data);
+    if (r) {
+        /* The client cannot learn it is connected: end the connection rather than keep a
+         * socket it does not know about. */
+        sio__client_close(c, "forced server close");
+        return;
+    }
     s->busy++;
     sio__nsp_connected(s);
     sio__socket_release(s);
@@ -230,7 +236,8 @@ void sio__socket_close(sio_socket *s, const char *reason, int notify)
     if (notify) {
         sio__sp_packet p = {
             .type = SIO__SP_DISCONNECT, .nsp = nsp->name, .nsp_len = strlen(nsp->name)};
-        sio__client_send(c, &p);
+        /* A client that cannot be told would go on using the namespace: end it. */
+        if (sio__client_send(c, &p)) sio__client_close(c, "forced server close");
     }
     sio__client_socket_gone(c, s);
     sio__client_release(c);
@@ -450,7 +457,11 @@ void sio_event_release(sio_event *ev)
 static void dispatch_event(sio_socket *s, sio__sp_packet *p)
 {
     sio_event *ev = sio__calloc(1, sizeof(*ev));
-    if (!ev) return;
+    if (!ev) {
+        /* Dropped, the event's ack would never come: end the connection instead. */
+        sio__client_close(s->client, "forced server close");
+        return;
+    }
     /* No payload: Node emits the event undefined, which reaches the "undefined" listeners, or
      * with an ack id the ack function itself, which no named listener matches. */
     int unnamed = !p->data && p->has_id;
