@@ -301,7 +301,9 @@ static void on_timer(uv_timer_t *t)
         if (now < c->connect_deadline) break;
         sio__list_remove(&c->wait_node);
         sio__list_init(&c->wait_node);
-        if (sio__list_empty(&c->sockets) && !c->closed) sio__client_close(c, "forced close");
+        /* Still listed: no socket has connected. One waiting for its middlewares does not
+         * count, as in Node, where a client joins a namespace once they have passed. */
+        if (!c->closed) sio__client_close(c, "forced close");
     }
     /* Ack deadlines. A callback may disconnect any socket, which then leaves whichever
      * list it is in and may be freed: take the sockets one by one from a detached list. */
