@@ -507,7 +507,8 @@ typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *ud);
 
 /* socket.on(event, fn) / once / off (off with fn NULL removes every handler of event). A
  * handler removed while an event is dispatched is not called for it (Node still calls
- * it); one added then is called from the next event on. */
+ * it); one added then is called from the next event on. Once the socket disconnected,
+ * sio_on/sio_once return SIO_ECLOSED and sio_off does nothing. */
 int sio_on(sio_socket *s, const char *event, sio_event_cb fn, void *ud);
 int sio_once(sio_socket *s, const char *event, sio_event_cb fn, void *ud);
 void sio_off(sio_socket *s, const char *event, sio_event_cb fn);

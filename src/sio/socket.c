@@ -121,9 +121,17 @@ sio_socket *sio__socket_new(sio_namespace *nsp, sio__client *c, json_t *auth)
     return s;
 }
 
-static void free_socket(sio_socket *s)
+/* The handler list lives in the server's table. A socket gives it back when it leaves: no
+ * event is dispatched to it afterwards, and a kept event may keep it past the server. */
+static void drop_handlers(sio_socket *s)
 {
     sio__handlers_unref(s->nsp->io, s->handlers);
+    s->handlers = NULL;
+}
+
+static void free_socket(sio_socket *s)
+{
+    if (s->handlers) drop_handlers(s); /* not reached: a socket is freed once it left */
     sio__free(s->outs);
     sio__free(s->discs);
     json_decref(s->auth);
@@ -219,6 +227,7 @@ void sio__socket_close(sio_socket *s, const char *reason, int notify)
         sio__nsp_abandon(s);
         s->state = SOCK_DISCONNECTED;
         sio__client_socket_gone(c, s);
+        drop_handlers(s);
         sio__socket_release(s);
         return;
     }
@@ -243,6 +252,7 @@ void sio__socket_close(sio_socket *s, const char *reason, int notify)
     sio__client_release(c);
     fail_acks(s, SIO_ECLOSED);
     run_disconnect(s, reason, 0);
+    drop_handlers(s);
     sio__socket_release(s);
 }
 
@@ -269,6 +279,7 @@ static int add_handler(sio_socket *s, const char *event, sio_event_cb fn, void *
                        int prepend)
 {
     if (!s || !fn) return SIO_EINVAL;
+    if (s->state == SOCK_DISCONNECTED) return SIO_ECLOSED;
     return sio__handlers_add(s->nsp->io, &s->handlers, event, fn, ud, once, prepend);
 }
 
@@ -296,6 +307,7 @@ int sio_prepend_any(sio_socket *s, sio_event_cb fn, void *ud)
  * handler the application removed: the socket is closed instead. */
 static void remove_handlers(sio_socket *s, const char *event, sio_event_cb fn, void *ud, int flags)
 {
+    if (s->state == SOCK_DISCONNECTED) return;
     if (sio__handlers_remove(s->nsp->io, &s->handlers, event, fn, ud, flags)) {
         sio__log_error(s->nsp->io->log, "out of memory removing a handler: closing %s", s->id);
         sio__socket_close(s, "forced server close", 1);
