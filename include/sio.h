@@ -505,10 +505,11 @@ typedef void (*sio_event_cb)(sio_socket *s, sio_event *ev, void *ud);
  * "ping timeout", "server namespace disconnect", "server shutting down", ...). */
 typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *ud);
 
-/* socket.on(event, fn) / once / off (off with fn NULL removes every handler of event). A
- * handler removed while an event is dispatched is not called for it (Node still calls
- * it); one added then is called from the next event on. Once the socket disconnected,
- * sio_on/sio_once return SIO_ECLOSED and sio_off does nothing. */
+/* socket.on(event, fn) / once / off (off with fn NULL removes every handler of event). As in
+ * Node, a dispatch calls the handlers registered when it began: one added meanwhile is
+ * called from the next event on, one removed is still called for the event being
+ * dispatched. Once the socket disconnected, sio_on/sio_once return SIO_ECLOSED and sio_off
+ * does nothing. */
 int sio_on(sio_socket *s, const char *event, sio_event_cb fn, void *ud);
 int sio_once(sio_socket *s, const char *event, sio_event_cb fn, void *ud);
 void sio_off(sio_socket *s, const char *event, sio_event_cb fn);
@@ -524,9 +525,9 @@ typedef void (*sio_outgoing_cb)(sio_socket *s, const char *event, const json_t *
 int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud);
 void sio_off_any_outgoing(sio_socket *s, sio_outgoing_cb fn);
 /* "disconnecting" (rooms still visible, still connected) and "disconnect" (after pending
- * acks failed with SIO_ECLOSED; s is gone when the handlers returned). Don't call
- * sio_disconnect() on s from its disconnecting handlers: as in Node, that runs them
- * again. */
+ * acks failed with SIO_ECLOSED; s is gone when the handlers returned). From its disconnecting
+ * handlers, sio_disconnect(s, 0) does nothing more, s being already on its way out (in Node
+ * it would run them again); sio_disconnect(s, 1) also ends the connection. */
 int sio_on_disconnecting(sio_socket *s, sio_disconnect_cb fn, void *ud);
 int sio_on_disconnect(sio_socket *s, sio_disconnect_cb fn, void *ud);
 
