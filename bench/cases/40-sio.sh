@@ -59,5 +59,8 @@ run_sio() {
     stop_server
 }
 
-run_sio libsio "${BENCH_SIO_FIXTURE:-build/sio-fixture}" bench
-run_sio node node bench/node-sio-bench.mjs
+# BENCH_REPEAT rounds alternate the servers; the report keeps each one's median point.
+for _ in $(seq "${BENCH_REPEAT:-1}"); do
+    run_sio libsio "${BENCH_SIO_FIXTURE:-build/sio-fixture}" bench
+    run_sio node node bench/node-sio-bench.mjs
+done
