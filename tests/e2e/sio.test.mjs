@@ -11,6 +11,8 @@
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import net from 'node:net';
+import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { io, Manager } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -1049,5 +1051,107 @@ describe('socket.io: recovery and shutdown', { concurrency: false }, () => {
     for (const id of ids) assert.equal(await disconnectReason(id), 'server shutting down', id);
     // The v2 client on /custom also had the "/" socket the server joined it to.
     assert.equal(await disconnectReason(v2root), 'server shutting down');
+  });
+});
+
+describe('socket.io: compress (sio-fixture sio --per-message-deflate)', { concurrency: false }, () => {
+  afterEach(async () => {
+    closeAll();
+    await srv?.stop();
+  });
+
+  // A raw TCP WebSocket that negotiates permessage-deflate and yields whole server frames
+  // as {rsv1, text}: the `ws` package hides whether a message came compressed. Without
+  // context takeover each compressed message inflates on its own (and Node then compresses
+  // only messages of 1024 bytes or more, as libsio always does).
+  async function deflateWs() {
+    const sock = net.connect(srv.port, '127.0.0.1');
+    await within(new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); }), 3000, 'connect');
+    const key = crypto.randomBytes(16).toString('base64');
+    sock.write(`GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n`
+      + `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n`
+      + 'Sec-WebSocket-Version: 13\r\n'
+      + 'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n');
+    let buf = Buffer.alloc(0);
+    let head = null;
+    const frames = [];
+    let wake = null;
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!head) {
+        const i = buf.indexOf('\r\n\r\n');
+        if (i < 0) return;
+        head = buf.subarray(0, i).toString();
+        buf = buf.subarray(i + 4);
+      }
+      while (buf.length >= 2) {
+        const l7 = buf[1] & 127;
+        const hl = l7 < 126 ? 2 : l7 === 126 ? 4 : 10;
+        if (buf.length < hl) break;
+        const len = l7 < 126 ? l7 : l7 === 126 ? buf.readUInt16BE(2) : Number(buf.readBigUInt64BE(2));
+        if (buf.length < hl + len) break;
+        const rsv1 = (buf[0] & 0x40) !== 0;
+        let payload = buf.subarray(hl, hl + len);
+        buf = buf.subarray(hl + len);
+        if (rsv1) {
+          payload = zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]),
+            { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        }
+        const text = payload.toString();
+        if (text === '2') { send('3'); continue; }
+        frames.push({ rsv1, text });
+      }
+      if (wake) wake();
+    });
+    const send = (text) => {
+      const body = Buffer.from(text);
+      const mask = crypto.randomBytes(4);
+      for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
+      sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | body.length]), mask, body]));
+    };
+    const next = () => within((async () => {
+      while (!frames.length) await new Promise((r) => { wake = r; });
+      return frames.shift();
+    })(), 3000, 'a frame');
+    const open = await next();
+    assert.match(head, /^HTTP\/1.1 101/);
+    assert.match(head, /sec-websocket-extensions: permessage-deflate/i);
+    assert.match(open.text, /^0\{/);
+    return { sock, send, next };
+  }
+
+  const big = `42["big","${'z'.repeat(2000)}"]`;
+
+  // engine.io 6.6's WebSocket transport does not hand the flag to ws (it deflates every
+  // message when perMessageDeflate is on), so this case holds libsio alone to the flag.
+  test('WebSocket: compress(false) sends a large packet uncompressed, the default deflates it', { skip: reference && 'engine.io ignores compress on WebSocket' }, async () => {
+    srv = await startSio('sio', ['--per-message-deflate', '--ping-interval', '10000']);
+    const c = await deflateWs();
+    c.send('40');
+    assert.match((await c.next()).text, /^40\{"sid"/);
+    assert.equal((await c.next()).text, '42["auth",{}]');
+    c.send('42["compressed",false]');
+    assert.deepEqual(await c.next(), { rsv1: false, text: big });
+    c.send('42["compressed",true]');
+    assert.deepEqual(await c.next(), { rsv1: true, text: big });
+    c.sock.destroy();
+  });
+
+  test('polling: a response holding only compress(false) packets is not gzipped, the default is', async () => {
+    srv = await startSio('sio', ['--ping-interval', '10000']);
+    const open = await timedRequest(pollUrl());
+    const sid = JSON.parse(open.body.toString().slice(1)).sid;
+    assert.equal((await post(sid, '40')).status, 200);
+    const first = await pollAtLeast(sid, 2);
+    assert.match(first[0], /^40\{"sid"/);
+    const gzipGet = () => timedRequest(pollUrl(sid), { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal((await post(sid, '42["compressed",false]')).status, 200);
+    let r = await gzipGet();
+    assert.equal(r.headers['content-encoding'], undefined);
+    assert.equal(r.body.toString(), big);
+    assert.equal((await post(sid, '42["compressed",true]')).status, 200);
+    r = await gzipGet();
+    assert.equal(r.headers['content-encoding'], 'gzip');
+    assert.equal(zlib.gunzipSync(r.body).toString(), big);
   });
 });

@@ -3,7 +3,7 @@
 // thing (SIO_SERVER=node).
 //
 //   node tests/e2e/lib/node-sio-fixture.mjs sio|bench --port P [--recovery MS]
-//       [--ping-interval MS] [--ping-timeout MS]
+//       [--ping-interval MS] [--ping-timeout MS] [--per-message-deflate]
 //
 // sio (DESIGN.md "Conformance fixtures"): path /socket.io/ on 127.0.0.1, pingInterval 300 ms,
 // pingTimeout 200 ms, connectTimeout 1000 ms, maxHttpBufferSize 1e6, EIO=4 and EIO=3
@@ -21,10 +21,12 @@
 //   /private               a middleware that answers after 10 ms and refuses a CONNECT
 //                          without auth {token: "secret"} ("unauthorized", data {code: 401})
 //   ^/dyn-[0-9]+$          dynamic namespaces with the same handlers
+//   compressed (on)        send "big" (2000 'z's) to the sender through to(id).compress(on)
 // bench: default timings, "/" only: echo, echo-ack, broadcast (all but the sender), join,
 //   to-room (room, payload) → emit "to-room" (payload) to the room.
 // --recovery MS: connectionStateRecovery with maxDisconnectionDuration MS.
 // --ping-interval MS, --ping-timeout MS: replace the mode's heartbeat settings.
+// --per-message-deflate: perMessageDeflate: true.
 //
 // Handlers see the event arguments without the client's ack callback (what the libsio
 // fixture's sio_event_args() gives), so "message" sent with an ack id still echoes its
@@ -50,9 +52,10 @@ const port = Number(opt('--port'));
 const recovery = Number(opt('--recovery') ?? 0);
 const pingInterval = Number(opt('--ping-interval') ?? 0);
 const pingTimeout = Number(opt('--ping-timeout') ?? 0);
+const deflate = argv.includes('--per-message-deflate');
 if (!['sio', 'bench'].includes(mode) || !Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write('usage: node-sio-fixture.mjs sio|bench --port P [--recovery MS] '
-    + '[--ping-interval MS] [--ping-timeout MS]\n');
+    + '[--ping-interval MS] [--ping-timeout MS] [--per-message-deflate]\n');
   process.exit(2);
 }
 
@@ -75,6 +78,7 @@ const options = mode === 'sio'
   : common;
 if (pingInterval > 0) options.pingInterval = pingInterval;
 if (pingTimeout > 0) options.pingTimeout = pingTimeout;
+if (deflate) options.perMessageDeflate = true;
 
 const server = http.createServer();
 const io = new Server(server, options);
@@ -108,6 +112,9 @@ function onSioConnection(socket) {
     socket.timeout(200).emit('emit-with-ack', ...args, (err, ...answer) => {
       if (!err) socket.emit('emit-with-ack', ...answer);
     });
+  });
+  socket.on('compressed', (on) => {
+    socket.nsp.to(socket.id).compress(on).emit('big', 'z'.repeat(2000));
   });
   socket.on('broadcast-with-ack', (...a) => {
     const [, ack] = split(a);
