@@ -42,6 +42,7 @@ typedef struct {
     size_t max_depth;
     json_t **stack; /* the open arrays and objects, innermost last; borrowed from root */
     size_t depth, cap;
+    json_t *small[16]; /* the stack until it is deeper */
     json_t *root;
     const char *key; /* the key of the member being read, when the innermost is an object */
     size_t key_len;
@@ -267,13 +268,15 @@ static int open_container(parser *p, json_t *c)
         return SIO_ETOOBIG;
     }
     if (p->depth == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
+        /* The first levels live in the parser itself: most payloads allocate no stack. */
+        size_t cap = p->cap * 2;
         if (cap > p->max_depth) cap = p->max_depth;
-        json_t **st = sio__reallocarray(p->stack, cap, sizeof *st);
+        json_t **st = sio__reallocarray(p->stack == p->small ? NULL : p->stack, cap, sizeof *st);
         if (!st) {
             json_decref(c);
             return SIO_ENOMEM;
         }
+        if (p->stack == p->small) memcpy(st, p->small, sizeof(p->small));
         p->stack = st;
         p->cap = cap;
     }
@@ -367,9 +370,11 @@ static int parse(parser *p)
 int sio__json_parse(const char *s, size_t n, size_t max_depth, json_t **out, size_t *where)
 {
     parser p = {.s = (const uint8_t *)s, .n = n};
+    p.stack = p.small;
+    p.cap = sizeof(p.small) / sizeof(p.small[0]);
     p.max_depth = max_depth && max_depth < SIO__JSON_MAX_DEPTH ? max_depth : SIO__JSON_MAX_DEPTH;
     int rc = parse(&p);
-    sio__free(p.stack);
+    if (p.stack != p.small) sio__free(p.stack);
     sio__buf_free(&p.keybuf);
     sio__buf_free(&p.strbuf);
     if (rc) {
