@@ -131,11 +131,10 @@ void sio__client_close(sio__client *c, const char *reason)
 
 void sio__client_socket_gone(sio__client *c, sio_socket *s)
 {
+    /* A client back in no namespace stays: connectTimeout does not apply again (Node). */
+    (void)c;
     sio__list_remove(&s->client_node);
     sio__list_init(&s->client_node);
-    if (sio__list_empty(&c->sockets) && !c->closed && !sio__list_linked(&c->wait_node)) {
-        /* Back in no namespace: connectTimeout does not apply again (as in Node). */
-    }
 }
 
 /* ---- receiving ---- */
