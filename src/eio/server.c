@@ -696,8 +696,8 @@ static void decide(sio_verdict *v, int allow, const char *message)
     sio_http_res *res = v->res;
     if (res) {
         sio_http_res_on_close(res, NULL, NULL);
-        if (!allow)
-            send_error(v->req, res, 4, message);
+        if (!allow) /* no message or "": engine.io's "Forbidden" */
+            send_error(v->req, res, 4, message && *message ? message : NULL);
         else if (v->in_call)
             verdict_resume(v->req, res, v);
         else
@@ -741,7 +741,7 @@ static void ask(sio__eio_server *srv, sio_http_req *req, sio_http_res *res, int 
     sio_http_res_on_close(res, verdict_aborted, v);
     srv->opt.allow_request(req, v, srv->opt.allow_request_ud);
     if (v->decided)
-        decide(v, v->allow, v->message[0] ? v->message : NULL);
+        decide(v, v->allow, v->message);
     else
         v->in_call = 0;
 }

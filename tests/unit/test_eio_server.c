@@ -239,8 +239,8 @@ static void decide_later(ctx *c, sio_verdict *v, int allow, const char *message,
     uv_timer_start(&l->timer, later_fire, (uint64_t)ms, 0);
 }
 
-/* The query parameter v picks the verdict: deny, deny-null, later (allow after 20 ms),
- * later-deny, slow (allow after 150 ms); none allows at once. */
+/* The query parameter v picks the verdict: deny, deny-null, deny-empty, later (allow after
+ * 20 ms), later-deny, later-deny-empty, slow (allow after 150 ms); none allows at once. */
 static void allow_request(sio_http_req *req, sio_verdict *v, void *ud)
 {
     ctx *c = ud;
@@ -255,6 +255,10 @@ static void allow_request(sio_http_req *req, sio_verdict *v, void *ud)
         decide_later(c, v, 1, NULL, 20);
     else if (!strcmp(mode, "later-deny"))
         decide_later(c, v, 0, "go away", 20);
+    else if (!strcmp(mode, "later-deny-empty"))
+        decide_later(c, v, 0, "", 20);
+    else if (!strcmp(mode, "deny-empty"))
+        sio_verdict_done(v, 0, "");
     else if (!strcmp(mode, "slow"))
         decide_later(c, v, 1, NULL, 150);
     else
@@ -701,6 +705,10 @@ static void client_allow_sync(ctx *c)
               403);
     CHECK_STR(c, r.body, "{\"code\":4,\"message\":\"Forbidden\"}");
     resp_free(&r);
+    CHECK_INT(c, http(c, "GET", URL("EIO=4&transport=polling&v=deny-empty"), NULL, NULL, 0, &r),
+              403);
+    CHECK_STR(c, r.body, "{\"code\":4,\"message\":\"Forbidden\"}");
+    resp_free(&r);
 
     /* A refused WebSocket handshake: abortUpgrade's 400 with the message as text/html. */
     CHECK_INT(c, cl_open(c, &k), 0);
@@ -717,7 +725,7 @@ static void client_allow_sync(ctx *c)
     CHECK_INT(c, handshake(c, 4, "v=yes", sid, &r), 0);
     CHECK(c, !strncmp(r.body, "0{\"sid\":\"", 9));
     resp_free(&r);
-    CHECK_INT(c, count_events(c, "ask "), 4);
+    CHECK_INT(c, count_events(c, "ask "), 5);
     CHECK_INT(c, count_events(c, "open "), 1);
     client_stop(c, 0);
 }
@@ -748,6 +756,12 @@ static void client_allow_async(ctx *c)
     CHECK_INT(c, http(c, "GET", URL("EIO=4&transport=polling&v=later-deny"), NULL, NULL, 0, &r),
               403);
     CHECK_STR(c, r.body, "{\"code\":4,\"message\":\"go away\"}");
+    resp_free(&r);
+    /* An empty message is engine.io's "Forbidden", later as at once. */
+    CHECK_INT(c,
+              http(c, "GET", URL("EIO=4&transport=polling&v=later-deny-empty"), NULL, NULL, 0, &r),
+              403);
+    CHECK_STR(c, r.body, "{\"code\":4,\"message\":\"Forbidden\"}");
     resp_free(&r);
 
     /* A keep-alive connection with a second request pipelined behind the deferred one:
@@ -784,7 +798,7 @@ static void client_allow_async(ctx *c)
     cl_close(&k);
 
     CHECK_INT(c, count_events(c, "open polling 4"), 2);
-    CHECK_INT(c, count_events(c, "verdict"), 4);
+    CHECK_INT(c, count_events(c, "verdict"), 5);
     client_stop(c, 0);
 }
 
