@@ -204,6 +204,20 @@ test('two users chat in a room, with typing, an image and a server restart', { t
     await waitMessage(bob, 'yes, after the restart');
     await shot(alice, 'chat-alice-after-restart');
 
+    // A dropped connection (the server stays up) is recovered: same socket, no new login,
+    // and what was said meanwhile arrives.
+    const aliceId = await alice.evaluate(() => socket.id);
+    await alice.evaluate(() => { window.statusHistory = []; socket.io.engine.close(); });
+    await send(bob, 'while you were away');
+    await waitMessage(bob, 'while you were away', 'delivered');
+    await alice.waitForFunction(() => window.statusHistory.includes('reconnecting') &&
+      document.querySelector('#status').dataset.state === 'connected');
+    assert.deepEqual(await alice.evaluate(() => [socket.recovered, socket.id]), [true, aliceId]);
+    assert.equal(await alice.textContent('#status-text'), 'Connected again');
+    await waitMessage(alice, 'while you were away');
+    const notices = await bob.$$eval('#messages ol:not([hidden]) [data-testid="notice"]', (n) => n.map((x) => x.textContent));
+    assert.ok(!notices.includes('alice left'), notices.join(', '));
+
     // Leaving: bob's count drops on alice's side.
     await bob.click('#leave');
     await bob.waitForFunction(() => document.querySelector('#room-title').textContent === '#general');
