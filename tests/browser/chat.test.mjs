@@ -224,6 +224,11 @@ test('two users chat in a room, with typing, an image and a server restart', { t
     await alice.waitForFunction(() => document.querySelector('#member-count').dataset.count === '1');
     await alice.waitForFunction(() => [...document.querySelectorAll('#messages ol:not([hidden]) [data-testid="notice"]')]
       .some((n) => n.textContent === 'bob left'));
+    // Joining again shows the room's latest messages (those since the restart).
+    await joinRoom(bob, 'lobby');
+    await waitMessage(bob, 'while you were away');
+    assert.deepEqual((await messages(bob)).map((m) => m.text),
+      ['still here?', 'yes, after the restart', 'while you were away']);
 
     assert.deepEqual(alice.errors, []);
     assert.deepEqual(bob.errors, []);
