@@ -33,9 +33,10 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Start build/<binary> with --port <free port> and args; resolves once it accepts.
 // `command` ([program, ...leading args]) runs something else in its place, e.g. a Node
-// reference server: ['node', 'tests/e2e/lib/node-eio-fixture.mjs'].
-export async function startServer(binary, args = [], { env = {}, command } = {}) {
-  const port = await freePort();
+// reference server: ['node', 'tests/e2e/lib/node-eio-fixture.mjs']. `port` picks the port,
+// e.g. to start a server again where its clients expect it.
+export async function startServer(binary, args = [], { env = {}, command, port: fixedPort } = {}) {
+  const port = fixedPort ?? await freePort();
   const [program, ...lead] = command ?? [path.join(buildDir, binary)];
   const proc = spawn(program, [...lead, ...args, '--port', String(port)], {
     cwd: root,
