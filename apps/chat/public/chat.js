@@ -34,6 +34,12 @@ const state = {
 // found again quickly.
 const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 3000 });
 
+// A closed tab leaves its rooms at once; a dropped connection would keep the user "away"
+// for as long as the server keeps the socket for recovery. A page put in the back/forward
+// cache (persisted) reconnects when it is shown again.
+addEventListener('pagehide', () => socket.disconnect());
+addEventListener('pageshow', (e) => { if (e.persisted) socket.connect(); });
+
 /* ---------------------------------------------------------------------------------- */
 /* Connection status                                                                  */
 
