@@ -281,6 +281,26 @@ static const char *check_member(struct chat *chat, sio_socket *s, const json_t *
     return NULL;
 }
 
+/*
+ * The checks shared by join and leave: a logged-in user and a valid room name, copied to
+ * room. Returns the nickname, or NULL once the ack has the error.
+ */
+static const char *check_user_and_room(struct chat *chat, sio_socket *s, sio_event *ev,
+                                       char room[NAME_BUF])
+{
+    const char *nick = nickname_of(chat, s);
+    const char *why = check_name(first_arg(ev), room);
+    if (!nick) {
+        fail(ev, "not logged in");
+        return NULL;
+    }
+    if (why) {
+        fail(ev, "room name %s", why);
+        return NULL;
+    }
+    return nick;
+}
+
 /* login (nickname, ack) -> {ok, rooms} */
 static void on_login(sio_socket *s, sio_event *ev, void *ud)
 {
@@ -316,17 +336,9 @@ static void on_login(sio_socket *s, sio_event *ev, void *ud)
 static void on_join(sio_socket *s, sio_event *ev, void *ud)
 {
     struct chat *chat = ud;
-    const char *nick = nickname_of(chat, s);
     char room[NAME_BUF], key[NAME_BUF + 1];
-    const char *why = check_name(first_arg(ev), room);
-    if (!nick) {
-        fail(ev, "not logged in");
-        return;
-    }
-    if (why) {
-        fail(ev, "room name %s", why);
-        return;
-    }
+    const char *nick = check_user_and_room(chat, s, ev, room);
+    if (!nick) return;
     int joining = !in_room(chat, nick, room);
     if (joining && json_object_size(user_rooms(chat, nick)) >= ROOMS_PER_USER) {
         fail(ev, "too many rooms (at most %d)", ROOMS_PER_USER);
@@ -359,17 +371,9 @@ static void on_join(sio_socket *s, sio_event *ev, void *ud)
 static void on_leave(sio_socket *s, sio_event *ev, void *ud)
 {
     struct chat *chat = ud;
-    const char *nick = nickname_of(chat, s);
     char room[NAME_BUF], key[NAME_BUF + 1];
-    const char *why = check_name(first_arg(ev), room);
-    if (!nick) {
-        fail(ev, "not logged in");
-        return;
-    }
-    if (why) {
-        fail(ev, "room name %s", why);
-        return;
-    }
+    const char *nick = check_user_and_room(chat, s, ev, room);
+    if (!nick) return;
     if (!in_room(chat, nick, room)) {
         fail(ev, "not in that room");
         return;
