@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { startServer, buildDir, request, sleep } from './lib/harness.mjs';
+import { startServer, buildDir, request, sleep, within, until } from './lib/harness.mjs';
 
 const HISTORY = 3;
 const MAX_IMAGE = 1000;
@@ -22,24 +22,6 @@ let publicDir;
 const open = [];
 
 // ---- helpers ----
-
-function within(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-async function until(cond, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(10);
-  }
-}
 
 // Every `event` a client receives, in order (the first argument: the payload; with
 // recovery on, the server appends an offset argument that the tests ignore).

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { createRequire } from 'node:module';
 import { Socket } from 'engine.io-client';
 import WebSocket from 'ws';
-import { startServer, rawRequest, request, sleep } from './lib/harness.mjs';
+import { startServer, rawRequest, request, sleep, within, until, inbox } from './lib/harness.mjs';
 
 const require = createRequire(import.meta.url);
 const eio3 = require('engine.io-client-v3');
@@ -32,42 +32,6 @@ function startEio() {
 }
 
 // ---- helpers ----
-
-// Reject with a message naming what did not happen, instead of hanging the test.
-function within(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-// Poll cond() every 20 ms until it is truthy or ms pass; what is a string or a function
-// that describes the failure.
-async function until(cond, ms, what) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
-    await sleep(20);
-  }
-}
-
-// A queue over an event: next(ms) resolves with the next value, in order.
-function inbox(emitter, event, map = (x) => x) {
-  const items = [];
-  const waiters = [];
-  emitter.on(event, (...args) => {
-    const v = map(...args);
-    const w = waiters.shift();
-    if (w) w(v);
-    else items.push(v);
-  });
-  const next = (ms = 2000) => (items.length
-    ? Promise.resolve(items.shift())
-    : within(new Promise((r) => waiters.push(r)), ms, `next ${event}`));
-  next.pending = () => items.length;
-  return next;
-}
 
 const sameBytes = (a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 const errorBody = (code, message) => JSON.stringify({ code, message });

@@ -16,7 +16,7 @@ import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { io, Manager } from 'socket.io-client';
 import WebSocket from 'ws';
-import { startServer, request, sleep } from './lib/harness.mjs';
+import { startServer, request, sleep, within, until, inbox } from './lib/harness.mjs';
 
 const require = createRequire(import.meta.url);
 const io2 = require('socket.io-client-v2');
@@ -35,44 +35,6 @@ function startSio(mode = 'sio', args = []) {
 }
 
 // ---- helpers ----
-
-// Reject with a message naming what did not happen, instead of hanging the test.
-function within(promise, ms, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-// Poll cond() every 10 ms until it is truthy or ms pass; resolves with its value.
-async function until(cond, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
-    await sleep(10);
-  }
-}
-
-// A queue over an event: next(ms) resolves with the next value, in order.
-function inbox(emitter, event, map = (x) => x) {
-  const items = [];
-  const waiters = [];
-  emitter.on(event, (...args) => {
-    const v = map(...args);
-    const w = waiters.shift();
-    if (w) w(v);
-    else items.push(v);
-  });
-  const next = (ms = 2000) => (items.length
-    ? Promise.resolve(items.shift())
-    : within(new Promise((r) => waiters.push(r)), ms, `next ${event}`));
-  next.pending = () => items.length;
-  next.drain = () => items.splice(0);
-  return next;
-}
 
 // The arguments of the next `event` on a client socket.
 const once = (s, event, ms = 2000) => within(new Promise((r) => s.once(event, (...a) => r(a))), ms, event);

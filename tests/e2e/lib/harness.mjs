@@ -31,6 +31,46 @@ function canConnect(port) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Reject with a message naming what did not happen, instead of hanging the test.
+export function within(promise, ms, what) {
+  let timer;
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
+// Poll cond() every 10 ms until it is truthy or ms pass; resolves with its value. what may
+// be a function, called for the message only when it times out.
+export async function until(cond, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`);
+    await sleep(10);
+  }
+}
+
+// A queue of an emitter's `event`s: next(ms) resolves with the next one (map(...args)),
+// rejecting after ms; next.pending() counts the queued ones, next.drain() takes them all.
+export function inbox(emitter, event, map = (x) => x) {
+  const items = [];
+  const waiters = [];
+  emitter.on(event, (...args) => {
+    const v = map(...args);
+    const w = waiters.shift();
+    if (w) w(v);
+    else items.push(v);
+  });
+  const next = (ms = 2000) => (items.length
+    ? Promise.resolve(items.shift())
+    : within(new Promise((r) => waiters.push(r)), ms, `next ${event}`));
+  next.pending = () => items.length;
+  next.drain = () => items.splice(0);
+  return next;
+}
+
 // Start build/<binary> with --port <free port> and args; resolves once it accepts.
 // `command` ([program, ...leading args]) runs something else in its place, e.g. a Node
 // reference server: ['node', 'tests/e2e/lib/node-eio-fixture.mjs']. `port` picks the port,
