@@ -44,6 +44,7 @@
 
 #include "adapter/adapter.h"
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "sio.h"
 
 #define MIN_BUCKETS 16
@@ -101,20 +102,6 @@ static memory *unconst(const sio__adapter *base)
 
 /* ---- rooms table ---- */
 
-/* FNV-1a. Its low bits depend only on the low bits of each byte, and buckets are picked
- * by the low bits, so fold the high bits down (murmur3's finaliser). */
-static uint32_t hash_name(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
-}
-
 static room *find_room_h(const memory *a, const char *name, uint32_t h)
 {
     if (!a->nbuckets) return NULL;
@@ -125,7 +112,7 @@ static room *find_room_h(const memory *a, const char *name, uint32_t h)
 
 static room *find_room(const memory *a, const char *name)
 {
-    return name ? find_room_h(a, name, hash_name(name)) : NULL;
+    return name ? find_room_h(a, name, sio__hash_str(name, NULL)) : NULL;
 }
 
 static int resize(memory *a, size_t n)
@@ -297,7 +284,7 @@ static int mem_join(sio__adapter *base, sio__member *m, const char *name)
 {
     memory *a = (memory *)base;
     if (!name) return SIO_EINVAL;
-    uint32_t h = hash_name(name);
+    uint32_t h = sio__hash_str(name, NULL);
     room *r = find_room_h(a, name, h);
     if (r && find_membership(m, r)) return 0;
     sio__membership *ms = sio__malloc(sizeof(*ms));

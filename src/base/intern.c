@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "base/intern.h"
 
 typedef struct ent {
@@ -24,15 +25,6 @@ struct sio__intern {
 };
 
 #define MIN_BUCKETS 16
-
-static uint32_t hash_of(const char *s, size_t *len)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    const char *p = s;
-    for (; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-    *len = (size_t)(p - s);
-    return h;
-}
 
 static ent *entry_of(const char *s)
 {
@@ -86,7 +78,7 @@ static void grow(sio__intern *t)
 const char *sio__intern_get(sio__intern *t, const char *s)
 {
     size_t len;
-    uint32_t h = hash_of(s, &len);
+    uint32_t h = sio__hash_str(s, &len);
     for (ent *e = t->buckets[h & (t->nbuckets - 1)]; e; e = e->next) {
         if (e->hash == h && !strcmp(e->s, s)) {
             if (e->refs == UINT32_MAX) return NULL;

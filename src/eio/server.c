@@ -29,6 +29,7 @@
 #include "base/alloc.h"
 #include "base/id.h"
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/list.h"
 #include "eio/eio.h"
 #include "eio/packet.h"
@@ -99,9 +100,7 @@ static void on_flush(uv_check_t *h);
 
 static uint32_t hash_sid(const char *sid)
 {
-    uint32_t h = 2166136261u;
-    for (; *sid; sid++) h = (h ^ (uint8_t)*sid) * 16777619u;
-    return h % BUCKETS;
+    return sio__hash_str(sid, NULL) % BUCKETS;
 }
 
 static sio__eio_socket *find(sio__eio_server *srv, const char *sid)

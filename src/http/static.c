@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "http/date.h"
 #include "http/http.h"
 #include "http/mime.h"
@@ -78,16 +79,9 @@ typedef struct job {
     int aborted;
 } job;
 
-static uint32_t hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
 static cache_ent *cache_find(sio__http_static *st, const char *path)
 {
-    for (cache_ent *e = st->buckets[hash(path) % CACHE_BUCKETS]; e; e = e->next)
+    for (cache_ent *e = st->buckets[sio__hash_str(path, NULL) % CACHE_BUCKETS]; e; e = e->next)
         if (!strcmp(e->path, path)) return e;
     return NULL;
 }
@@ -124,7 +118,7 @@ static void cache_put(sio__http_static *st, const char *path, sio__bytes *data,
             sio__free(e);
             return;
         }
-        uint32_t b = hash(path) % CACHE_BUCKETS;
+        uint32_t b = sio__hash_str(path, NULL) % CACHE_BUCKETS;
         e->next = st->buckets[b];
         st->buckets[b] = e;
     }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/hash.h"
 #include "base/intern.h"
 #include "sio/io.h"
 
@@ -31,24 +32,17 @@ struct sio__handlers {
     sio__handler h[];
 };
 
-static uint32_t mix(uint32_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 16777619u; /* FNV-1a */
-    return h;
-}
-
 static uint32_t hash_of(const sio__handlers *l)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = SIO__HASH_INIT;
     for (uint32_t i = 0; i < l->n; i++) {
         const sio__handler *e = &l->h[i];
-        h = mix(h, &e->event, sizeof(e->event));
-        h = mix(h, &e->fn, sizeof(e->fn));
-        h = mix(h, &e->ud, sizeof(e->ud));
-        h = mix(h, &e->once, sizeof(e->once));
+        h = sio__hash_bytes(h, &e->event, sizeof(e->event));
+        h = sio__hash_bytes(h, &e->fn, sizeof(e->fn));
+        h = sio__hash_bytes(h, &e->ud, sizeof(e->ud));
+        h = sio__hash_bytes(h, &e->once, sizeof(e->once));
     }
-    return h;
+    return sio__hash_finish(h);
 }
 
 static int same(const sio__handlers *a, const sio__handlers *b)
