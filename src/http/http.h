@@ -146,7 +146,8 @@ void sio__http_res_resume(sio_http_res *res, sio_http_handler fn, void *ud);
 int sio__http_res_header_lines(sio_http_res *res, const char *lines, size_t len);
 
 /* Streaming responses, for static files and long-polling. */
-/* Send the status line and headers with a Content-Length (HEAD requests send no body). */
+/* Send the status line and headers with a Content-Length (HEAD requests send no body).
+ * SIO_EINVAL, before anything is written, for a length on a 204 or 304. */
 int sio__http_res_write_head(sio_http_res *res, uint64_t content_length);
 int sio__http_res_write(sio_http_res *res, const void *p, size_t n);
 int sio__http_res_write_bytes(sio_http_res *res, sio__bytes *b, size_t off, size_t n);

@@ -557,8 +557,10 @@ static int write_head(sio_http_res *res, uint64_t content_length, int has_length
 int sio__http_res_write_head(sio_http_res *res, uint64_t content_length)
 {
     if (!res->active || res->head_sent) return SIO_ESTATE;
-    int bodyless = res->is_head || res->status == 204 || res->status == 304;
-    int r = write_head(res, content_length, res->status != 204 && res->status != 304);
+    int no_body = res->status == 204 || res->status == 304;
+    if (no_body && content_length) return SIO_EINVAL; /* refused before anything is written */
+    int bodyless = res->is_head || no_body;
+    int r = write_head(res, content_length, !no_body);
     res->remaining = bodyless ? 0 : content_length;
     return r;
 }
@@ -606,9 +608,8 @@ int sio_http_res_end(sio_http_res *res, const void *body, size_t len)
 {
     if (!res->active || res->ended) return SIO_ESTATE;
     if (res->head_sent) return sio__http_res_finish(res);
-    /* A 204 or 304 has no body: refused before anything is written. */
-    if (len && (res->status == 204 || res->status == 304)) return SIO_EINVAL;
     int r = sio__http_res_write_head(res, len);
+    if (r == SIO_EINVAL) return r; /* nothing written: the response can still be ended */
     if (!r && len) r = sio__http_res_write(res, body, len);
     if (r) {
         res->ended = 1;
