@@ -139,13 +139,7 @@ static int deliver(sio__member *m, void *ud)
     if (s->state != SOCK_CONNECTED) return 0;
     /* A volatile packet is dropped for a client that could not take it at once. */
     if (e->is_volatile && (!s->client->conn || !sio__eio_writable(s->client->conn))) return 0;
-    if (s->nouts) {
-        s->busy++;
-        sio__socket_outgoing(s, e->event, e->args);
-        int gone = s->state != SOCK_CONNECTED;
-        sio__socket_release(s);
-        if (gone) return 0;
-    }
+    if (sio__socket_outgoing(s, e->event, e->args)) return 0;
     sio__client_send_encoded(s->client, e->text, e->bins, e->nbins, e->frames, e->compress);
     return 0;
 }

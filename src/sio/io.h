@@ -241,9 +241,9 @@ void sio__socket_packet(sio_socket *s, sio__sp_packet *p);
 /* Close: run disconnecting/disconnect with reason, leave every room, release. notify: send
  * DISCONNECT to the client. */
 void sio__socket_close(sio_socket *s, const char *reason, int notify);
-/* Call the onAnyOutgoing listeners. One may disconnect the socket: callers hold it busy
- * and check its state after. */
-void sio__socket_outgoing(sio_socket *s, const char *event, json_t *args);
+/* Call the onAnyOutgoing listeners. 0, or SIO_ECLOSED when one disconnected the socket,
+ * which may then be freed. */
+int sio__socket_outgoing(sio_socket *s, const char *event, json_t *args);
 void sio__socket_release(sio_socket *s);
 void sio__socket_expire_acks(sio_socket *s, uint64_t now);
 /* Encode and send ev/args to one socket (socket.emit). */

@@ -164,15 +164,14 @@ void sio__socket_connected(sio_socket *s)
     if (s->restore_rooms) {
         size_t i;
         json_t *room;
-        json_array_foreach(s->restore_rooms, i, room)
+        json_array_foreach (s->restore_rooms, i, room)
             nsp->adapter->ops->join(nsp->adapter, &s->member, json_string_value(room));
     }
     if (s->missed) {
         /* What the client missed goes before the CONNECT reply, as in Node. */
         size_t i;
         json_t *ev;
-        json_array_foreach(s->missed, i, ev)
-        {
+        json_array_foreach (s->missed, i, ev) {
             sio__sp_packet m = {
                 .type = SIO__SP_EVENT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = ev};
             sio__client_send(c, &m);
@@ -336,17 +335,21 @@ int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud)
     return 0;
 }
 
-void sio__socket_outgoing(sio_socket *s, const char *event, json_t *args)
+int sio__socket_outgoing(sio_socket *s, const char *event, json_t *args)
 {
-    if (!s->nouts) return;
+    if (!s->nouts) return 0;
     /* The listeners registered now, as Node calls a copy of its list: one may add or
-     * remove listeners, or disconnect the socket. */
+     * remove listeners, or disconnect the socket (held busy meanwhile). */
     struct sio__out_cb small[16], *copy = small;
     size_t n = s->nouts;
-    if (n > 16 && !(copy = sio__reallocarray(NULL, n, sizeof(*copy)))) return;
+    if (n > 16 && !(copy = sio__reallocarray(NULL, n, sizeof(*copy)))) return 0;
     memcpy(copy, s->outs, n * sizeof(*copy));
+    s->busy++;
     for (size_t i = 0; i < n; i++) copy[i].fn(s, event, args, copy[i].ud);
     if (copy != small) sio__free(copy);
+    int gone = s->state != SOCK_CONNECTED;
+    sio__socket_release(s);
+    return gone ? SIO_ECLOSED : 0;
 }
 
 void sio_off_any_outgoing(sio_socket *s, sio_outgoing_cb fn)
@@ -605,15 +608,9 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
         json_decref(data);
         return SIO_ENOMEM;
     }
-    if (s->nouts) {
-        s->busy++;
-        sio__socket_outgoing(s, event, args);
-        if (s->state != SOCK_CONNECTED) {
-            json_decref(data);
-            sio__socket_release(s);
-            return SIO_ECLOSED;
-        }
-        s->busy--; /* still connected: not the last reference */
+    if (sio__socket_outgoing(s, event, args)) {
+        json_decref(data);
+        return SIO_ECLOSED;
     }
     if (s->nsp->recovery && !fn) {
         /* Kept for recovery like a broadcast to the socket's own room. */
