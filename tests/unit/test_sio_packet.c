@@ -20,41 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "guard.h"
 #include "sio.h"
 #include "sio/json.h"
 #include "sio/packet.h"
 
-/* ------------------------------------------------------------------------------------ */
-/* Inputs against a guard page                                                          */
-/* ------------------------------------------------------------------------------------ */
-
-typedef struct {
-    uint8_t *map;
-    size_t maplen;
-    uint8_t *end; /* first byte of the PROT_NONE page */
-} guard;
-
-static char *guard_put(guard *g, const char *s, size_t n)
+/* A guarded copy of s[0..n) (guard.h), mapped for this input alone. */
+static char *guarded(guard *g, const char *s, size_t n)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t data = (n + page - 1) / page * page;
-    if (!data) data = page;
-    g->maplen = data + page;
-    g->map = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(g->map != MAP_FAILED);
-    g->end = g->map + data;
-    assert_int_equal(mprotect(g->end, page, PROT_NONE), 0);
-    char *dst = (char *)g->end - n;
-    if (n) memcpy(dst, s, n);
-    return dst;
-}
-
-static void guard_free(guard *g)
-{
-    munmap(g->map, g->maplen);
+    guard_init(g, n);
+    return (char *)guard_put(g, s, n);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -130,7 +106,7 @@ static int decode_rc(const sio__sp_options *o, const char *text, size_t n, const
 {
     guard g;
     sio__sp_packet p;
-    int rc = sio__sp_decode(o, guard_put(&g, text, n), n, &p, why);
+    int rc = sio__sp_decode(o, guarded(&g, text, n), n, &p, why);
     if (rc) {
         assert_null(p.data);
     }
@@ -146,7 +122,7 @@ static void expect_ok(const sio__sp_options *o, const char *text, const char *wa
     sio__sp_packet p;
     size_t n = strlen(text);
     const char *why = NULL;
-    int rc = sio__sp_decode(o, guard_put(&g, text, n), n, &p, &why);
+    int rc = sio__sp_decode(o, guarded(&g, text, n), n, &p, &why);
     if (rc) fail_msg("v%d %s: rc %d (%s)", o ? o->version : 5, text, rc, why);
     const char *got = render(&p);
     if (want && strcmp(got, want))
@@ -277,7 +253,7 @@ static void expect_stream(const sio__sp_options *o, const char *text, const sio_
     guard g;
     size_t n = strlen(text);
     sio__sp_decoder_init(&d, o);
-    int rc = sio__sp_decoder_text(&d, guard_put(&g, text, n), n, &p);
+    int rc = sio__sp_decoder_text(&d, guarded(&g, text, n), n, &p);
     guard_free(&g);
     if (rc != (natt ? 0 : 1)) fail_msg("%s: text rc %d (%s)", text, rc, d.reason);
     for (size_t i = 0; i < natt; i++) {
@@ -544,7 +520,7 @@ static void test_v4_query(void **state)
         guard g;
         sio__sp_packet p;
         const char *t = "0/admin?token=1,";
-        assert_int_equal(sio__sp_decode(&v5, guard_put(&g, t, strlen(t)), strlen(t), &p, NULL), 0);
+        assert_int_equal(sio__sp_decode(&v5, guarded(&g, t, strlen(t)), strlen(t), &p, NULL), 0);
         assert_null(p.query);
         assert_int_equal(p.nsp_len, 14);
         guard_free(&g);
@@ -714,11 +690,31 @@ static void test_ack_id_white_space(void **state)
 static void test_bad_json(void **state)
 {
     const char *bad[] = {
-        "2[",           "2[\"a\"]x",    "2[\"a\"],",      "2[\"a\"][\"b\"]", "2[\"a\",]",
-        "2['a']",       "2[\"a\" 1]",   "2[01]",          "2[1.]",           "2[.5]",
-        "2[+1]",        "2[NaN]",       "2[Infinity]",    "2[\"\x01\"]",     "2[\"a\\x\"]",
-        "2[\"\\u12\"]", "2[\"a\"]\x1e", "0{\"a\":1,}",    "0{a:1}",          "4'x'",
-        "2[undefined]", "2[\"a\"]//",   "2[1e]",          "2[-]",            "0{\"a\":1 \"b\":2}",
+        "2[",
+        "2[\"a\"]x",
+        "2[\"a\"],",
+        "2[\"a\"][\"b\"]",
+        "2[\"a\",]",
+        "2['a']",
+        "2[\"a\" 1]",
+        "2[01]",
+        "2[1.]",
+        "2[.5]",
+        "2[+1]",
+        "2[NaN]",
+        "2[Infinity]",
+        "2[\"\x01\"]",
+        "2[\"a\\x\"]",
+        "2[\"\\u12\"]",
+        "2[\"a\"]\x1e",
+        "0{\"a\":1,}",
+        "0{a:1}",
+        "4'x'",
+        "2[undefined]",
+        "2[\"a\"]//",
+        "2[1e]",
+        "2[-]",
+        "0{\"a\":1 \"b\":2}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_bad(&v5, bad[i], SIO_EPROTO, "invalid payload");
@@ -940,8 +936,10 @@ static void test_binary_renumbered(void **state)
                                  "{\"_placeholder\":true,\"num\":1}]");
     assert_string_equal(blobs_hex(e), "<cc>|<aa>");
     /* The attachments are borrowed from the tree. */
-    assert_ptr_equal(e->blobs[0].data,
-                     json_string_value(json_object_getn(json_array_get(p.data, 1), "\xff" "bin", 4)));
+    assert_ptr_equal(e->blobs[0].data, json_string_value(json_object_getn(json_array_get(p.data, 1),
+                                                                          "\xff"
+                                                                          "bin",
+                                                                          4)));
     sio__sp_packet_clear(&p);
     sio__sp_decoder_free(&d);
 }
@@ -1183,7 +1181,10 @@ static void test_encode_invalid(void **state)
                   "2[\"a\",{\"a\\u0000b\":true}]", "");
     /* An object with the binary key and more members is not a binary node. */
     o = json_object();
-    json_object_setn_new_nocheck(o, "\xff" "bin", 4, json_string("x"));
+    json_object_setn_new_nocheck(o,
+                                 "\xff"
+                                 "bin",
+                                 4, json_string("x"));
     json_object_set_new(o, "y", json_null());
     expect_encode_rc(&v5, pkt(2, "/", 0, 0, json_pack("[so]", "a", o)), SIO_EUTF8);
     json_decref(a);
@@ -1493,7 +1494,7 @@ static void test_decode_numbers(void **state)
     const char *t = "2[18446744073709552000,1,-2,1.5,-0,9223372036854775807,1e2,"
                     "-9223372036854775809,9007199254740993,\"99999999999999999999\",1.5e300,"
                     "9007199254740991,-9007199254740991,9007199254740992,1e400,-1e400]";
-    assert_int_equal(sio__sp_decode(NULL, guard_put(&g, t, strlen(t)), strlen(t), &p, NULL), 0);
+    assert_int_equal(sio__sp_decode(NULL, guarded(&g, t, strlen(t)), strlen(t), &p, NULL), 0);
     guard_free(&g);
     const json_t *a = p.data;
     assert_true(json_is_real(json_array_get(a, 0)));
@@ -1537,7 +1538,7 @@ static void test_decode_numbers(void **state)
     strcpy(big + 311, ",1");
     memset(big + 313, '0', 309);
     strcpy(big + 622, "]");
-    guard_put(&g, big, strlen(big));
+    guarded(&g, big, strlen(big));
     assert_int_equal(sio__sp_decode(NULL, (char *)g.end - strlen(big), strlen(big), &p, NULL), 0);
     guard_free(&g);
     assert_true(json_real_value(json_array_get(p.data, 0)) == 1e308);
@@ -1688,7 +1689,7 @@ static const struct {
 static int json_parse_n(const char *s, size_t n, size_t max_depth, json_t **out, size_t *where)
 {
     guard g;
-    int rc = sio__json_parse(guard_put(&g, s, n), n, max_depth, out, where);
+    int rc = sio__json_parse(guarded(&g, s, n), n, max_depth, out, where);
     guard_free(&g);
     return rc;
 }
@@ -1841,7 +1842,7 @@ static void test_depth(void **state)
     strcat(ok, "]");
     guard g;
     sio__sp_packet p;
-    assert_int_equal(sio__sp_decode(NULL, guard_put(&g, ok, strlen(ok)), strlen(ok), &p, NULL), 0);
+    assert_int_equal(sio__sp_decode(NULL, guarded(&g, ok, strlen(ok)), strlen(ok), &p, NULL), 0);
     guard_free(&g);
     encoded *e = encode(NULL, &p);
     assert_int_equal(e->n, 0);
@@ -1913,14 +1914,23 @@ static void test_binary_nodes(void **state)
 
     /* Look-alikes are not binary nodes. */
     json_t *two = json_object();
-    json_object_setn_new_nocheck(two, "\xff" "bin", 4, json_string("x"));
+    json_object_setn_new_nocheck(two,
+                                 "\xff"
+                                 "bin",
+                                 4, json_string("x"));
     json_object_set_new(two, "y", json_null());
     json_t *nonstr = json_object();
-    json_object_setn_new_nocheck(nonstr, "\xff" "bin", 4, json_integer(1));
+    json_object_setn_new_nocheck(nonstr,
+                                 "\xff"
+                                 "bin",
+                                 4, json_integer(1));
     json_t *key3 = json_object();
     json_object_setn_new_nocheck(key3, "bin", 3, json_string("x"));
     json_t *key5 = json_object();
-    json_object_setn_new_nocheck(key5, "\xff" "bin\0", 5, json_string("x"));
+    json_object_setn_new_nocheck(key5,
+                                 "\xff"
+                                 "bin\0",
+                                 5, json_string("x"));
     json_t *notbin[] = {two, nonstr, key3, key5, NULL};
     for (size_t i = 0; i < 5; i++) {
         assert_false(sio__sp_is_binary(notbin[i]));
@@ -2000,7 +2010,7 @@ static void test_binary_key_from_wire(void **state)
         guard g;
         sio__sp_packet p;
         const char *t = look[i];
-        assert_int_equal(sio__sp_decode(NULL, guard_put(&g, t, strlen(t)), strlen(t), &p, NULL), 0);
+        assert_int_equal(sio__sp_decode(NULL, guarded(&g, t, strlen(t)), strlen(t), &p, NULL), 0);
         guard_free(&g);
         assert_false(sio__sp_has_binary(p.data));
         sio__sp_packet_clear(&p);

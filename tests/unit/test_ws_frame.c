@@ -20,9 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "guard.h"
 #include "sio.h"
 #include "ws/frame.h"
 
@@ -86,40 +85,6 @@ static void sb_payload(strbuf *b, const uint8_t *d, size_t n)
             }
         }
     }
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* Inputs against a guard page                                                          */
-/* ------------------------------------------------------------------------------------ */
-
-typedef struct {
-    uint8_t *map;
-    size_t maplen;
-    uint8_t *end; /* first byte of the PROT_NONE page */
-} guard;
-
-static void guard_init(guard *g, size_t cap)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t data = (cap + page - 1) / page * page;
-    if (!data) data = page;
-    g->maplen = data + page;
-    g->map = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(g->map != MAP_FAILED);
-    g->end = g->map + data;
-    assert_int_equal(mprotect(g->end, page, PROT_NONE), 0);
-}
-
-static uint8_t *guard_put(guard *g, const uint8_t *p, size_t n)
-{
-    uint8_t *dst = g->end - n;
-    if (n) memcpy(dst, p, n);
-    return dst;
-}
-
-static void guard_free(guard *g)
-{
-    munmap(g->map, g->maplen);
 }
 
 /* ------------------------------------------------------------------------------------ */
