@@ -25,14 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat_msg.h"
 #include "sio.h"
 
 /* ---- limits and defaults (docs/chat-protocol.md lists them) ---- */
 
+/* The payload limits (names, text, images) are chat_msg.h's. */
 #define DEFAULT_ROOM      "general"
-#define NAME_MAX_CHARS    32   /* nicknames and room names */
-#define TEXT_MAX_CHARS    2000 /* a message */
-#define FILE_NAME_MAX     255  /* an image's name */
 #define ROOMS_PER_USER    20
 #define DEFAULT_HISTORY   50
 #define DEFAULT_MAX_IMAGE (1024 * 1024)
@@ -40,8 +39,7 @@
 /* How long a disconnected socket can be recovered: also how long its user stays "away". */
 #define RECOVERY_MS (2 * 60 * 1000)
 
-/* Names are at most 32 characters of up to 4 UTF-8 bytes each. */
-#define NAME_BUF (NAME_MAX_CHARS * 4 + 1)
+#define NAME_BUF CHAT_NAME_BUF
 
 struct chat {
     sio_namespace *nsp; /* "/": the chat itself */
@@ -103,62 +101,6 @@ static json_t *first_arg(sio_event *ev)
 static const char *string_member(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
-}
-
-/* Unicode characters in n bytes of UTF-8 (jansson only hands out valid UTF-8). */
-static size_t utf8_chars(const char *s, size_t n)
-{
-    size_t chars = 0;
-    for (size_t i = 0; i < n; i++) chars += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return chars;
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-/*
- * Check a nickname or room name and copy it, without surrounding whitespace, into out.
- * Returns NULL when it is valid, else why not ("must not be empty", ...).
- */
-static const char *check_name(const json_t *v, char out[NAME_BUF])
-{
-    if (!json_is_string(v)) return "must be a string";
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    while (n > 0 && is_space(*s)) s++, n--;
-    while (n > 0 && is_space(s[n - 1])) n--;
-    if (n == 0) return "must not be empty";
-    if (utf8_chars(s, n) > NAME_MAX_CHARS) return "must be at most 32 characters";
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return "must not contain control characters";
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return NULL;
-}
-
-/* Check a message's text: a string with something besides whitespace, at most 2000 chars. */
-static const char *check_text(const json_t *v)
-{
-    if (!json_is_string(v)) return "text must be a string";
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v), blank = 0;
-    while (blank < n && is_space(s[blank])) blank++;
-    if (blank == n) return "text must not be empty";
-    if (utf8_chars(s, n) > TEXT_MAX_CHARS) return "text must be at most 2000 characters";
-    return NULL;
-}
-
-/*
- * The library room behind a chat room. Every socket is also in a room named by its own
- * id, so chat rooms get a "#" prefix: no room name can then reach someone's private room.
- */
-static const char *room_key(char key[NAME_BUF + 1], const char *room)
-{
-    snprintf(key, NAME_BUF + 1, "#%s", room);
-    return key;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -224,11 +166,11 @@ static const char *next_id(struct chat *chat, char buf[48])
  */
 static void leave_room(struct chat *chat, const char *nick, const char *room)
 {
-    char key[NAME_BUF + 1];
+    char key[CHAT_KEY_BUF];
     json_t *members = room_members(chat, room);
     json_object_del(members, nick);
     size_t count = json_object_size(members);
-    sio_broadcast_emit(sio_to(sio_broadcast_nsp(chat->nsp), room_key(key, room)), "user left",
+    sio_broadcast_emit(sio_to(sio_broadcast_nsp(chat->nsp), chat_room_key(key, room)), "user left",
                        "{ss ss sI}", "room", room, "nickname", nick, "count", (json_int_t)count);
     log_line("%s left %s (%zu)", nick, room, count);
     if (count == 0 && strcmp(room, DEFAULT_ROOM)) json_object_del(chat->rooms, room);
@@ -289,7 +231,7 @@ static const char *check_user_and_room(struct chat *chat, sio_socket *s, sio_eve
                                        char room[NAME_BUF])
 {
     const char *nick = nickname_of(chat, s);
-    const char *why = check_name(first_arg(ev), room);
+    const char *why = chat_check_name(first_arg(ev), room);
     if (!nick) {
         fail(ev, "not logged in");
         return NULL;
@@ -306,7 +248,7 @@ static void on_login(sio_socket *s, sio_event *ev, void *ud)
 {
     struct chat *chat = ud;
     char nick[NAME_BUF];
-    const char *why = check_name(first_arg(ev), nick), *current = nickname_of(chat, s);
+    const char *why = chat_check_name(first_arg(ev), nick), *current = nickname_of(chat, s);
     if (why) {
         fail(ev, "nickname %s", why);
         return;
@@ -350,7 +292,7 @@ static void on_join(sio_socket *s, sio_event *ev, void *ud)
             json_object_set_new(chat->rooms, room, json_pack("{s{} s[]}", "members", "history"));
         json_object_set_new(user_rooms(chat, nick), room, json_true());
         json_object_set_new(room_members(chat, room), nick, json_true());
-        sio_join(s, room_key(key, room));
+        sio_join(s, chat_room_key(key, room));
         size_t count = json_object_size(room_members(chat, room));
         /* sio_broadcast_of(s): everyone but the sender, like socket.to(room) in Node. */
         sio_broadcast_emit(sio_to(sio_broadcast_of(s), key), "user joined", "{ss ss sI}", "room",
@@ -380,7 +322,7 @@ static void on_leave(sio_socket *s, sio_event *ev, void *ud)
     }
 
     json_object_del(user_rooms(chat, nick), room);
-    sio_leave(s, room_key(key, room));
+    sio_leave(s, chat_room_key(key, room));
     leave_room(chat, nick, room);
     broadcast_rooms(chat);
     sio_ack(ev, "{sb}", "ok", 1);
@@ -393,7 +335,7 @@ static void on_message(sio_socket *s, sio_event *ev, void *ud)
     json_t *arg = first_arg(ev), *text = json_object_get(arg, "text");
     const char *nick, *room;
     const char *error = check_member(chat, s, arg, &nick, &room);
-    if (!error) error = check_text(text);
+    if (!error) error = chat_check_text(text);
     if (error) {
         fail(ev, "%s", error);
         return;
@@ -401,11 +343,10 @@ static void on_message(sio_socket *s, sio_event *ev, void *ud)
 
     char id[48], key[NAME_BUF + 1];
     int64_t ts = now_ms();
-    json_t *msg = json_pack("{ss ss ss sO sI}", "id", next_id(chat, id), "room", room, "from", nick,
-                            "text", text, "ts", (json_int_t)ts);
+    json_t *msg = chat_message_new(next_id(chat, id), room, nick, text, ts);
     /* sio_broadcast_nsp(): every socket of the namespace in the room, the sender too. */
-    sio_broadcast_emit(sio_to(sio_broadcast_nsp(chat->nsp), room_key(key, room)), "message", "O",
-                       msg);
+    sio_broadcast_emit(sio_to(sio_broadcast_nsp(chat->nsp), chat_room_key(key, room)), "message",
+                       "O", msg);
 
     json_t *history = json_object_get(json_object_get(chat->rooms, room), "history");
     json_array_append_new(history, msg);
@@ -427,29 +368,11 @@ static void on_typing(sio_socket *s, sio_event *ev, void *ud)
 
     /* Volatile: a typing notice is worth nothing late, so it is neither queued behind a
      * slow connection nor kept for recovery. */
-    char key[NAME_BUF + 1];
-    int typing = json_is_true(json_object_get(arg, "typing"));
-    sio_broadcast_emit(sio_volatile(sio_to(sio_broadcast_of(s), room_key(key, room))), "typing",
-                       "{ss ss sb}", "room", room, "nickname", nick, "typing", typing);
+    char key[CHAT_KEY_BUF];
+    int typing = chat_typing(arg);
+    sio_broadcast_emit(sio_volatile(sio_to(sio_broadcast_of(s), chat_room_key(key, room))),
+                       "typing", "{ss ss sb}", "room", room, "nickname", nick, "typing", typing);
     sio_ack(ev, "{sb}", "ok", 1);
-}
-
-/* The checks of an image's name, type and data (the room is check_member's). */
-static const char *check_image(struct chat *chat, const json_t *arg, size_t *len)
-{
-    const char *type = string_member(arg, "type");
-    const void *bytes;
-    if (!json_is_string(json_object_get(arg, "name")) ||
-        json_string_length(json_object_get(arg, "name")) > FILE_NAME_MAX)
-        return "name must be a string of at most 255 bytes";
-    if (!type || strncmp(type, "image/", 6) || strlen(type) > 100)
-        return "type must be an image type (image/png, ...)";
-    /* A binary argument (a Blob, ArrayBuffer or Buffer in JavaScript) arrives in place. */
-    if (sio_binary_data(json_object_get(arg, "data"), &bytes, len) < 0)
-        return "data must be binary";
-    if (*len == 0) return "data must not be empty";
-    if (*len > chat->max_image) return "image is too large";
-    return NULL;
 }
 
 /* image {room, name, type, data} -> {ok, id, ts}; the room, sender included, gets it. */
@@ -460,7 +383,7 @@ static void on_image(sio_socket *s, sio_event *ev, void *ud)
     const char *nick, *room;
     size_t len = 0;
     const char *error = check_member(chat, s, arg, &nick, &room);
-    if (!error) error = check_image(chat, arg, &len);
+    if (!error) error = chat_check_image(arg, chat->max_image, &len);
     if (error) {
         fail(ev, "%s", error);
         return;
@@ -468,7 +391,7 @@ static void on_image(sio_socket *s, sio_event *ev, void *ud)
 
     char id[48], key[NAME_BUF + 1];
     int64_t ts = now_ms();
-    sio_broadcast_emit(sio_to(sio_broadcast_nsp(chat->nsp), room_key(key, room)), "image",
+    sio_broadcast_emit(sio_to(sio_broadcast_nsp(chat->nsp), chat_room_key(key, room)), "image",
                        "{ss ss ss sO sO sO sI}", "id", next_id(chat, id), "room", room, "from",
                        nick, "name", json_object_get(arg, "name"), "type",
                        json_object_get(arg, "type"), "data", json_object_get(arg, "data"), "ts",
@@ -540,14 +463,10 @@ static void on_chat_connection(sio_socket *s, void *ud)
 /* The playground's namespaces                                                          */
 /* ------------------------------------------------------------------------------------ */
 
-/* The first argument as a string of at most TEXT_MAX_CHARS characters, or NULL. */
+/* The first argument as a string of at most 2000 characters, or NULL. */
 static const char *text_arg(sio_event *ev)
 {
-    json_t *v = first_arg(ev);
-    if (!json_is_string(v) ||
-        utf8_chars(json_string_value(v), json_string_length(v)) > TEXT_MAX_CHARS)
-        return NULL;
-    return json_string_value(v);
+    return chat_text_arg(first_arg(ev));
 }
 
 /* hello (text) -> hello (text), to the sender only. */
@@ -610,7 +529,7 @@ static int count_socket(sio_socket *s, void *ud)
 static void on_room_join(sio_socket *s, sio_event *ev, void *ud)
 {
     char room[NAME_BUF];
-    const char *why = check_name(first_arg(ev), room);
+    const char *why = chat_check_name(first_arg(ev), room);
     if (why) {
         fail(ev, "room %s", why);
         return;
@@ -629,7 +548,7 @@ static void on_room_say(sio_socket *s, sio_event *ev, void *ud)
 {
     json_t *arg = first_arg(ev);
     const char *room = string_member(arg, "room"), *text = string_member(arg, "text");
-    if (!room || !text || check_text(json_object_get(arg, "text"))) return;
+    if (!room || !text || chat_check_text(json_object_get(arg, "text"))) return;
     sio_broadcast_emit(sio_to(sio_broadcast_nsp(sio_socket_namespace(s)), room), "said",
                        "{ss ss ss}", "room", room, "from", sio_socket_id(s), "text", text);
 }

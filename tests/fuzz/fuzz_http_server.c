@@ -137,7 +137,7 @@ static void on_join(sio_socket *s, sio_event *ev, void *ud)
     if (sio_event_unpack(ev, "s", &room) == 0) {
         sio_join(s, room);
         sio_broadcast_emit(sio_to(sio_broadcast_nsp(sio_socket_namespace(s)), room), "joined", "s",
-                 sio_socket_id(s));
+                           sio_socket_id(s));
     }
 }
 
@@ -169,9 +169,9 @@ static sio_server *start_server(unsigned flags)
     if (!io) abort();
     int r = sio_ws_route(io, "/ws", flags & 2 ? &ws_deflate : &ws_plain);
     if (!r)
-        r = sio_http_route(io, "/echo", on_echo, NULL,
-                           &(sio_http_route_options){.methods = SIO_HTTP_POST | SIO_HTTP_PUT,
-                                                     .max_body = 4096});
+        r = sio_http_route(
+            io, "/echo", on_echo, NULL,
+            &(sio_http_route_options){.methods = SIO_HTTP_POST | SIO_HTTP_PUT, .max_body = 4096});
     sio_namespace *nsps[] = {sio_of(io, "/"), sio_of(io, "/custom")};
     for (size_t i = 0; !r && i < 2; i++)
         r = nsps[i] ? sio_on_connection(nsps[i], on_connection, NULL) : SIO_ENOMEM;
