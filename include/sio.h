@@ -264,9 +264,10 @@ enum {
 /*
  * A route handler. It is called once the whole request body has arrived (bounded by the
  * route's max_body). req is valid until the response ends; res must be ended exactly once,
- * now or later, with sio_http_res_end(). A handler that answers later must set
+ * now or later, with sio_http_res_end(). A handler that answers later should set
  * sio_http_res_on_close(): when the peer goes away first, req and res are gone once that
- * callback returns (their memory serves the next connection).
+ * callback returns (their memory serves the next connection). Without the callback they stay
+ * valid until the response is ended, which then returns SIO_ECLOSED and sends nothing.
  */
 typedef void (*sio_http_handler)(sio_http_req *req, sio_http_res *res, void *ud);
 
