@@ -234,6 +234,17 @@ typedef void (*sio_server_closed_cb)(sio_server *io, void *ud);
 int sio_server_shutdown(sio_server *io, sio_server_closed_cb cb, void *ud);
 
 /*
+ * Hand work to the loop thread from any thread: fn(io, ud) runs on the loop thread soon,
+ * exactly once for every post that returned 0, in the order posted (also during a shutdown;
+ * those still waiting when the server closes run then). The one libsio function other
+ * threads may call, from sio_server_new() until sio_server_free() is called. Returns 0,
+ * SIO_EINVAL (fn NULL), SIO_ENOMEM, or SIO_ESTATE once the server has closed (fn will not
+ * run: ud is still the caller's).
+ */
+typedef void (*sio_post_cb)(sio_server *io, void *ud);
+int sio_server_post(sio_server *io, sio_post_cb fn, void *ud);
+
+/*
  * Free the server; a running one is shut down without waiting (open connections are
  * closed). With its own loop: call it after sio_run() returned (not from a callback: it
  * runs the loop to release everything, and uv_run() cannot be re-entered). With a borrowed
