@@ -28,10 +28,10 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,7 +157,7 @@ static sio_server *start_server(unsigned flags)
     sio_server_options o = {
         .static_dir = g->dir,
         .log_cb = on_log,
-        .log_level = SIO_LOG_DEBUG,
+        .log_level = SIO_LOG_DEBUG, /* every log line is formatted, so that code runs too */
         .io =
             {
                 .allow_eio3 = !(flags & 4),
