@@ -41,11 +41,12 @@ fuzz-build:
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIO_FUZZ=ON -DSIO_TESTS=OFF >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
-# Every fuzz target for FUZZ_SECONDS, starting from its seed corpus.
+# Every fuzz target for FUZZ_SECONDS, starting from its seed corpus; fails on a crash, leak
+# or timeout (docs/security.md, Fuzzing).
 fuzz: bootstrap fuzz-build
 	@scripts/fuzz $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS)
 
-# A short bounded fuzz run that is part of `make test`.
+# A short bounded fuzz run that is part of `make test`: 10 s per target (12 targets, ~2 min).
 fuzz-smoke: fuzz-build
 	@scripts/fuzz $(FUZZ_BUILD)/fuzz 10
 
