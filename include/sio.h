@@ -163,6 +163,13 @@ typedef struct sio_io_options {
     uint32_t recovery_max_disconnection_ms;
     /* Run the middlewares again for a recovered socket (Node's skipMiddlewares: false). */
     int recovery_run_middlewares;
+    /* The outbound bound of each client connection, in bytes: what waits for its next
+     * long-polling GET, or what its WebSocket has not written yet (a broadcast's shared
+     * buffer counts for every client that still holds it). Volatile packets are dropped
+     * as soon as anything waits; a packet that would take a client past the bound closes
+     * its connection instead ("transport error", logged), unless nothing is queued. Node
+     * buffers without limit. 0: 16 MiB, or 4 times max_http_buffer_size when that is more. */
+    size_t max_buffered_bytes;
     void *reserved[8];
 } sio_io_options;
 
@@ -550,10 +557,11 @@ int sio_ack_array(sio_event *ev, json_t *args);
 sio_event *sio_event_keep(sio_event *ev);
 void sio_event_release(sio_event *ev);
 
-/* socket.emit(event, ...args). 0, SIO_ECLOSED (not connected, or its session closing),
- * SIO_EINVAL (bad format or a reserved event name), SIO_ETOOBIG (more than 10 binary
- * values, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with over 64 MiB
- * queued: the packet is dropped), SIO_ENOMEM. */
+/* socket.emit(event, ...args). 0, SIO_ECLOSED (not connected, or its session closing, also
+ * when the packet would take the client past io.max_buffered_bytes: the packet is dropped
+ * and the connection closes at the end of the loop turn), SIO_EINVAL (bad format or a
+ * reserved event name), SIO_ETOOBIG (more than 10 binary values, or nesting deeper than
+ * 128), SIO_ENOMEM. */
 int sio_emit(sio_socket *s, const char *event, const char *fmt, ...);
 /* The same with the arguments as an array (borrowed): socket.emit(event, ...args). */
 int sio_emit_array(sio_socket *s, const char *event, json_t *args);
