@@ -61,7 +61,8 @@ const sio__sp_options *sio__client_sp(const sio__client *c)
     return c->version == 4 ? &c->io->sp4 : &c->io->sp5;
 }
 
-int sio__client_send(sio__client *c, const sio__sp_packet *p)
+/* bounded: held to the outbound bound (else only refused once the session is over it). */
+static int client_send(sio__client *c, const sio__sp_packet *p, int bounded)
 {
     if (c->closed) return SIO_ECLOSED;
     /* Encoded into the server's scratch buffer, which sending copies from: no allocation
@@ -73,7 +74,7 @@ int sio__client_send(sio__client *c, const sio__sp_packet *p)
     sio__sp_blob blobs[64];
     int n = sio__sp_encode(sio__client_sp(c), &b, p, blobs, 64);
     int r = n < 0 ? n : 0;
-    if (!r) {
+    if (!r && bounded) {
         /* A packet and its attachments fit under the outbound bound together, or none of
          * them is sent. */
         size_t total = b.len;
@@ -89,6 +90,20 @@ int sio__client_send(sio__client *c, const sio__sp_packet *p)
     else
         io->scratch = b;
     return r;
+}
+
+int sio__client_send(sio__client *c, const sio__sp_packet *p)
+{
+    /* CONNECT, DISCONNECT and CONNECT_ERROR are small and come once per socket: they are
+     * not held to the bound, so a client is always told where it stands. */
+    int bounded = p->type != SIO__SP_CONNECT && p->type != SIO__SP_DISCONNECT &&
+                  p->type != SIO__SP_CONNECT_ERROR;
+    return client_send(c, p, bounded);
+}
+
+int sio__client_send_missed(sio__client *c, const sio__sp_packet *p)
+{
+    return client_send(c, p, 0);
 }
 
 int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,

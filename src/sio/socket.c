@@ -174,7 +174,7 @@ void sio__socket_connected(sio_socket *s)
         json_array_foreach (s->missed, i, ev) {
             sio__sp_packet m = {
                 .type = SIO__SP_EVENT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = ev};
-            sio__client_send(c, &m);
+            sio__client_send_missed(c, &m);
         }
         json_decref(s->missed);
         s->missed = NULL;
