@@ -88,6 +88,14 @@ static void send_close(sio_ws *ws, uint16_t code, const char *reason)
     send_frame(ws, SIO_WS_OP_CLOSE, payload, n, 0);
 }
 
+/* End the connection once the close frame is written: within close_timeout_ms, since a
+ * peer that does not read would otherwise keep it (and what it queued) forever. */
+static void end_conn(sio_ws *ws)
+{
+    sio__conn_set_deadline(ws->c, OPT(ws)->close_timeout_ms);
+    sio__conn_end(ws->c);
+}
+
 /* The peer broke the protocol: say why and end the connection. */
 static void fail(sio_ws *ws, uint16_t code, const char *reason)
 {
@@ -97,7 +105,7 @@ static void fail(sio_ws *ws, uint16_t code, const char *reason)
     sio__log_debug(sio__net_log(ws->c->net), "websocket: closing with %u: %s", code,
                    reason ? reason : "");
     send_close(ws, code, reason);
-    sio__conn_end(ws->c);
+    end_conn(ws);
 }
 
 int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary)
@@ -162,7 +170,7 @@ int sio_ws_close(sio_ws *ws, int code, const char *reason)
         return SIO_EINVAL;
     send_close(ws, (uint16_t)code, reason);
     if (ws->close_received)
-        sio__conn_end(ws->c);
+        end_conn(ws);
     else
         sio__conn_set_deadline(ws->c, OPT(ws)->close_timeout_ms);
     return 0;
@@ -257,7 +265,7 @@ static int on_control(void *ud, int opcode, const uint8_t *data, size_t len)
         if (len > 2) ws->peer_reason = sio__strndup((const char *)data + 2, len - 2);
         /* Echo the code (none if none came), then end the TCP connection. */
         send_close(ws, ws->peer_code == SIO_WS_CLOSE_NO_STATUS ? 0 : ws->peer_code, NULL);
-        sio__conn_end(ws->c);
+        end_conn(ws);
         return 1;
     }
 }

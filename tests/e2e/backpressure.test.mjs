@@ -101,7 +101,7 @@ async function rawWs(port) {
   send('40');
   const reply = (await next()).data.toString();
   assert.match(reply, /^40\{"sid"/);
-  return { sock, eioSid, id: JSON.parse(reply.slice(2)).sid, frames, isClosed: () => closed };
+  return { sock, send, eioSid, id: JSON.parse(reply.slice(2)).sid, frames, isClosed: () => closed };
 }
 
 // A raw long-polling Socket.IO client on "/" that polls until it is connected, then stops.
@@ -177,7 +177,7 @@ describe('backpressure (sio-fixture bench --max-buffered 1 MiB)', { concurrency:
     assert.ok(log.includes(`bench: disconnect ${stalledWs.id} (transport error)`), log);
     assert.ok(log.includes(`bench: disconnect ${stalledPoll.id} (transport error)`), log);
     // 64 MiB went to each stalled client; the server held on to a few MiB at most.
-    console.log(`# ${count} x 32 KiB in ${ms} ms; server RSS ${rss0 >> 10} MiB, peak +${grownMb.toFixed(1)} MiB`);
+    console.log(`${count} x 32 KiB in ${ms} ms; server RSS ${rss0 >> 10} MiB, peak +${grownMb.toFixed(1)} MiB`);
     assert.ok(grownMb < 24, `server RSS grew by ${grownMb.toFixed(1)} MiB`);
     // The WebSocket was dropped: once read, it ends. The polling session is gone.
     stalledWs.sock.resume();
@@ -222,6 +222,21 @@ describe('backpressure (sio-fixture bench --max-buffered 1 MiB)', { concurrency:
     assert.ok(vol.length < 512, `the stalled client got ${vol.length} of 512 volatile messages`);
     log = srv.stderr();
     assert.ok(boundLine(log, stalled.eioSid), log);
+    const r = await srv.stop();
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('a protocol error from a client that does not read ends its connection within the close timeout', async () => {
+    srv = await startServer('sio-fixture', ['bench']);
+    const stalled = await rawWs(srv.port);
+    stalled.sock.pause();
+    // 32 MB queued for it (more than the kernel buffers take), then a frame with a reserved
+    // opcode: the close frame waits behind the 32 MB, which are never read.
+    stalled.send('42["fill",32000000]');
+    await sleep(300);
+    stalled.sock.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4]));
+    await until(() => srv.stderr().includes(`bench: disconnect ${stalled.id} (`), 8000, 'the disconnect');
+    assert.ok(srv.stderr().includes(`bench: disconnect ${stalled.id} (transport error)`), srv.stderr());
     const r = await srv.stop();
     assert.equal(r.code, 0, r.stderr);
   });
