@@ -268,4 +268,26 @@ describe('backpressure (sio-fixture bench --max-buffered 1 MiB)', { concurrency:
     assert.ok(r.ms < 5000, `exited after ${r.ms} ms`);
     assert.ok(r.stderr.includes(`bench: disconnect ${id} (server shutting down)`), r.stderr);
   });
+
+  test('SIGTERM: a polling client gets the whole 4 MB response in flight, then the disconnect; exit within 5 s', async () => {
+    srv = await startServer('sio-fixture', ['bench']);
+    const s = client(srv.url, { transports: ['polling'] });
+    await once(s, 'connect');
+    const id = s.id;
+    const events = [];
+    s.on('fill', (text) => events.push(`fill ${text.length}`));
+    s.on('disconnect', () => events.push('disconnect'));
+    s.emit('fill', 4000000);
+    // Stop once the server has answered the parked GET with the message, before the client
+    // has it all.
+    await sleep(30);
+    assert.deepEqual(events, []);
+    const stopped = srv.stop();
+    await until(() => events.includes('disconnect'), 5000, () => `the disconnect (got ${events})`);
+    assert.deepEqual(events, ['fill 4000000', 'disconnect']);
+    const r = await stopped;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.ms < 5000, `exited after ${r.ms} ms`);
+    assert.ok(r.stderr.includes(`bench: disconnect ${id} (server shutting down)`), r.stderr);
+  });
 });

@@ -172,7 +172,8 @@ static void srv_open(sio__eio_socket *s, sio_http_req *req, void *ud)
 /* Echo everything, except "bye": answer "later" and close the session from this side;
  * "big:..." is echoed with the result logged ("sent <r>"); "pair:..." is sent twice as one
  * admitted message ("pair <r>"); "flood:<n>" sends n messages of 16 KiB in one turn and logs
- * how many were queued and the first failure ("flood <k> <r>"). */
+ * how many were queued and the first failure ("flood <k> <r>"); "shutdown" sends "last" and
+ * shuts the server down. */
 static void srv_message(sio__eio_socket *s, const uint8_t *data, size_t len, int binary, void *ud)
 {
     ctx *c = ud;
@@ -184,6 +185,12 @@ static void srv_message(sio__eio_socket *s, const uint8_t *data, size_t len, int
         int r = sio__eio_admit(s, 2 * len, 2);
         for (int i = 0; i < 2 && !r; i++) r = sio__eio_send(s, data, len, SIO__EIO_ADMITTED);
         event(c, "pair %d", r);
+        return;
+    }
+    if (!binary && len == 8 && !memcmp(data, "shutdown", 8)) {
+        /* Sent, then the server shuts down in the same turn: a parked GET carries it. */
+        CHECK_INT(c, sio__eio_send(s, "last", 4, 0), 0);
+        CHECK_INT(c, sio_server_shutdown(c->io, NULL, NULL), 0);
         return;
     }
     if (!binary && len >= 6 && !memcmp(data, "flood:", 6)) {
@@ -1868,6 +1875,30 @@ static void test_ping_flood(void **state)
     run(&c);
 }
 
+/* A shutdown answers a parked GET with what is queued, then the close packet. */
+static void client_shutdown_flush(ctx *c)
+{
+    char sid[32];
+    resp r;
+    cl get;
+    CHECK_INT(c, handshake(c, 4, NULL, sid, NULL), 0);
+    CHECK_INT(c, park_get(c, &get, 4, sid), 0);
+    CHECK_INT(c, post(c, 4, sid, NULL, "4shutdown", 9), 200);
+    CHECK_INT(c, read_resp(&get, &r), 0);
+    CHECK_INT(c, r.status, 200);
+    CHECK_STR(c, r.body, "4last\x1e" "1");
+    resp_free(&r);
+    cl_close(&get);
+    CHECK(c, wait_events(c, "close forced close", 1));
+    client_stop(c, 1);
+}
+
+static void test_shutdown_flush_polling(void **state)
+{
+    ctx c = {.client = client_shutdown_flush};
+    run(&c);
+}
+
 static void test_cors(void **state)
 {
     ctx c = {
@@ -1910,6 +1941,7 @@ int main(void)
         cmocka_unit_test(test_bound_polling),
         cmocka_unit_test(test_bound_websocket),
         cmocka_unit_test(test_ping_flood),
+        cmocka_unit_test(test_shutdown_flush_polling),
         cmocka_unit_test(test_allow_request_pending_at_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
