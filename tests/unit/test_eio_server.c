@@ -1805,9 +1805,10 @@ static void test_bound_polling(void **state)
 }
 
 /* WebSocket (bound 64 KiB): 100 messages of 16 KiB in one turn, nothing written yet: with
- * their frame headers and the per-packet allowance the fourth would pass the bound, so it and every later one fail, the session is no longer
- * writable, and at the end of the turn the connection is dropped with what it queued: no
- * message and no close frame reach the client, only the end of the stream. */
+ * their frame headers and the per-packet allowance the fourth would pass the bound, so it
+ * and every later one fail, the session is no longer writable, and at the end of the turn
+ * the connection is dropped with what it queued: no message and no close frame reach the
+ * client, only the end of the stream. */
 static void client_bound_websocket(ctx *c)
 {
     char target[512];
@@ -1886,7 +1887,7 @@ static void client_shutdown_flush(ctx *c)
     CHECK_INT(c, post(c, 4, sid, NULL, "4shutdown", 9), 200);
     CHECK_INT(c, read_resp(&get, &r), 0);
     CHECK_INT(c, r.status, 200);
-    CHECK_STR(c, r.body, "4last\x1e" "1");
+    CHECK_STR(c, r.body, "4last\0361");
     resp_free(&r);
     cl_close(&get);
     CHECK(c, wait_events(c, "close forced close", 1));
