@@ -624,6 +624,9 @@ int64_t sio_socket_issued(const sio_socket *s);
 int sio_socket_secure(const sio_socket *s);
 /* The transport in use: SIO_TRANSPORT_POLLING or SIO_TRANSPORT_WEBSOCKET. */
 int sio_socket_transport(const sio_socket *s);
+/* Bytes waiting to be sent to the socket's client (shared by its sockets in every
+ * namespace): what io.max_buffered_bytes bounds. 0 once the connection is gone. */
+size_t sio_socket_buffered(const sio_socket *s);
 
 /* ---- rooms ---- */
 

@@ -809,3 +809,8 @@ int sio_socket_transport(const sio_socket *s)
 {
     return s->client->conn ? sio__eio_transport(s->client->conn) : 0;
 }
+
+size_t sio_socket_buffered(const sio_socket *s)
+{
+    return s->client->conn ? sio__eio_buffered(s->client->conn) : 0;
+}

@@ -2250,8 +2250,11 @@ static void test_outbound_bound(void **state)
     strcpy(offset, a.offset);
     t.log[0] = 0;
 
+    assert_int_equal(sio_socket_buffered(t.socks[0]), 0);
     assert_int_equal(sio_emit(t.socks[0], "m", "s", big), 0);
     assert_int_equal(sio_emit(t.socks[0], "m", "s", big), 0);
+    assert_true(sio_socket_buffered(t.socks[0]) > 6000);
+    assert_true(sio_socket_buffered(t.socks[0]) < 6100);
     assert_int_equal(sio_emit(t.socks[0], "bin", "o", sio_binary(big, 3000)), SIO_ECLOSED);
     assert_int_equal(sio_emit(t.socks[0], "late", NULL), SIO_ECLOSED);
     assert_int_equal(sio_broadcast_emit(sio_broadcast_nsp(t.nsp), "all", "i", 1), 0);
