@@ -320,7 +320,11 @@ static void on_timer(uv_timer_t *t)
         sio__list_init(&c->wait_node);
         /* Still listed: no socket has connected. One waiting for its middlewares does not
          * count, as in Node, where a client joins a namespace once they have passed. */
-        if (!c->closed) sio__client_close(c, "forced close");
+        if (c->closed) continue;
+        sio__log_info(io->log, "socket.io: %s: no namespace joined within connectTimeout (%u ms): "
+                      "closing",
+                      sio__eio_sid(c->conn), io->opt.connect_timeout_ms);
+        sio__client_close(c, "forced close");
     }
     /* Ack deadlines. A callback may disconnect any socket, which then leaves whichever
      * list it is in and may be freed: take the sockets one by one from a detached list. */
