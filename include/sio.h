@@ -400,8 +400,9 @@ typedef struct sio_ws sio_ws;
 typedef struct sio_ws_options {
     /*
      * Before the handshake is answered: return 0 to accept, or an HTTP status (403) to
-     * refuse (values outside 400-599 refuse with 403). Use it to check Origin, cookies or
-     * tokens. NULL accepts every request.
+     * refuse (values outside 400-599 refuse with 403). Use it to check Origin (there is no
+     * allowlist of its own here: docs/security.md), cookies or tokens. NULL accepts every
+     * request.
      */
     int (*on_upgrade)(sio_http_req *req, void *ud);
     /* The handshake is done; req (the upgrade request) is valid during the call only. */
@@ -601,8 +602,8 @@ sio_event *sio_event_keep(sio_event *ev);
 void sio_event_release(sio_event *ev);
 
 /* socket.emit(event, ...args). 0, SIO_ECLOSED (not connected, or its session closing),
- * SIO_EINVAL (bad format or a reserved event name), SIO_ETOOBIG (more than 10 binary
- * values, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with over 64 MiB
+ * SIO_EINVAL (bad format or a reserved event name), SIO_ETOOBIG (more than io.max_attachments
+ * binary values, 10 by default, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with over 64 MiB
  * queued: the packet is dropped), SIO_ENOMEM. */
 int sio_emit(sio_socket *s, const char *event, const char *fmt, ...);
 /* The same with the arguments as an array (borrowed): socket.emit(event, ...args). */
@@ -610,7 +611,9 @@ int sio_emit_array(sio_socket *s, const char *event, json_t *args);
 /* socket.timeout(ms).emit(event, ...args, (err, ...resp) => ...): fn gets the client's
  * answer, or err SIO_ETIMEDOUT after timeout_ms (0: no timeout; checked every tenth of
  * connect_timeout_ms, 10 to 100 ms), or SIO_ECLOSED if the socket disconnects first; once,
- * unless the emit failed. args is borrowed for the call, NULL with an error. */
+ * unless the emit failed. args is borrowed for the call, NULL with an error. Fails as
+ * sio_emit(), and with SIO_ELIMIT (logged, nothing sent) while io.max_pending_acks acks of
+ * this socket are pending. */
 typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *ud);
 int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, const char *event,
                  const char *fmt, ...);
@@ -658,7 +661,8 @@ int sio_socket_transport(const sio_socket *s);
 /* ---- rooms ---- */
 
 /* socket.join / leave. Every socket is in the room named by its id. sio_join() returns 0,
- * SIO_EINVAL, SIO_ECLOSED (not connected: also during middlewares) or SIO_ENOMEM. */
+ * SIO_EINVAL, SIO_ECLOSED (not connected: also during middlewares), SIO_ELIMIT (in
+ * io.max_rooms_per_socket rooms besides its own already: logged) or SIO_ENOMEM. */
 int sio_join(sio_socket *s, const char *room);
 void sio_leave(sio_socket *s, const char *room);
 int sio_socket_in(const sio_socket *s, const char *room);

@@ -142,8 +142,9 @@ struct sio_socket {
     uint8_t recovered;
     uint8_t closing; /* in sio__socket_close: a nested close of it is a no-op */
     uint32_t busy;
-    uint32_t nacks; /* entries in acks (bounded by max_pending_acks) */
-    uint32_t nkept; /* events kept with sio_event_keep() (bounded by max_kept_events) */
+    uint32_t nacks;        /* entries in acks (bounded by max_pending_acks) */
+    uint32_t nkept;        /* events kept with sio_event_keep() (bounded by max_kept_events) */
+    uint32_t nouts, ndiscs; /* entries in outs and discs */
     json_t *restore_rooms; /* a recovered socket's rooms, joined on connect */
     json_t *missed;        /* and the events it missed, sent before its CONNECT reply */
     struct sio_next *next; /* the middleware step in progress */
@@ -152,13 +153,11 @@ struct sio_socket {
         sio_outgoing_cb fn;
         void *ud;
     } * outs;
-    size_t nouts;
     struct sio__disc_cb {
         sio_disconnect_cb fn;
         void *ud;
         int before; /* disconnecting */
     } * discs;
-    size_t ndiscs;
     sio__list acks; /* sio__pending_ack */
     uint64_t next_ack;
     json_t *auth;
