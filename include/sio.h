@@ -603,8 +603,8 @@ void sio_event_release(sio_event *ev);
 
 /* socket.emit(event, ...args). 0, SIO_ECLOSED (not connected, or its session closing),
  * SIO_EINVAL (bad format or a reserved event name), SIO_ETOOBIG (more than io.max_attachments
- * binary values, 10 by default, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with over 64 MiB
- * queued: the packet is dropped), SIO_ENOMEM. */
+ * binary values, 10 by default, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with
+ * over 64 MiB queued: the packet is dropped), SIO_ENOMEM. */
 int sio_emit(sio_socket *s, const char *event, const char *fmt, ...);
 /* The same with the arguments as an array (borrowed): socket.emit(event, ...args). */
 int sio_emit_array(sio_socket *s, const char *event, json_t *args);

@@ -321,7 +321,8 @@ static void on_timer(uv_timer_t *t)
         /* Still listed: no socket has connected. One waiting for its middlewares does not
          * count, as in Node, where a client joins a namespace once they have passed. */
         if (c->closed) continue;
-        sio__log_info(io->log, "socket.io: %s: no namespace joined within connectTimeout (%u ms): "
+        sio__log_info(io->log,
+                      "socket.io: %s: no namespace joined within connectTimeout (%u ms): "
                       "closing",
                       sio__eio_sid(c->conn), io->opt.connect_timeout_ms);
         sio__client_close(c, "forced close");

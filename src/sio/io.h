@@ -142,12 +142,12 @@ struct sio_socket {
     uint8_t recovered;
     uint8_t closing; /* in sio__socket_close: a nested close of it is a no-op */
     uint32_t busy;
-    uint32_t nacks;        /* entries in acks (bounded by max_pending_acks) */
-    uint32_t nkept;        /* events kept with sio_event_keep() (bounded by max_kept_events) */
+    uint32_t nacks;         /* entries in acks (bounded by max_pending_acks) */
+    uint32_t nkept;         /* events kept with sio_event_keep() (bounded by max_kept_events) */
     uint32_t nouts, ndiscs; /* entries in outs and discs */
-    json_t *restore_rooms; /* a recovered socket's rooms, joined on connect */
-    json_t *missed;        /* and the events it missed, sent before its CONNECT reply */
-    struct sio_next *next; /* the middleware step in progress */
+    json_t *restore_rooms;  /* a recovered socket's rooms, joined on connect */
+    json_t *missed;         /* and the events it missed, sent before its CONNECT reply */
+    struct sio_next *next;  /* the middleware step in progress */
     sio__handlers *handlers;
     struct sio__out_cb {
         sio_outgoing_cb fn;

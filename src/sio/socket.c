@@ -164,8 +164,7 @@ void sio__socket_connected(sio_socket *s)
     if (s->restore_rooms) {
         size_t i;
         json_t *room;
-        json_array_foreach (s->restore_rooms, i, room)
-            sio__socket_join(s, json_string_value(room));
+        json_array_foreach (s->restore_rooms, i, room) sio__socket_join(s, json_string_value(room));
     }
     if (s->missed) {
         /* What the client missed goes before the CONNECT reply, as in Node. */
@@ -454,7 +453,8 @@ sio_event *sio_event_keep(sio_event *ev)
     if (s) {
         const sio__io *io = s->nsp->io;
         if (s->nkept >= io->opt.max_kept_events) {
-            sio__log_warn(io->log, "socket.io: %s: max_kept_events (%u) reached: event \"%.64s\" "
+            sio__log_warn(io->log,
+                          "socket.io: %s: max_kept_events (%u) reached: event \"%.64s\" "
                           "not kept",
                           s->id, io->opt.max_kept_events, ev->name);
             return NULL;
@@ -622,8 +622,8 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
     if (sio__reserved_event(event)) return SIO_EINVAL;
     if (fn && s->nacks >= s->nsp->io->opt.max_pending_acks) {
         sio__log_warn(s->nsp->io->log,
-                      "socket.io: %s: max_pending_acks (%u) reached: emit \"%.64s\" refused",
-                      s->id, s->nsp->io->opt.max_pending_acks, event);
+                      "socket.io: %s: max_pending_acks (%u) reached: emit \"%.64s\" refused", s->id,
+                      s->nsp->io->opt.max_pending_acks, event);
         return SIO_ELIMIT;
     }
     json_t *data = json_array();
@@ -729,7 +729,8 @@ int sio__socket_join(sio_socket *s, const char *room)
     uint32_t max = io->opt.max_rooms_per_socket;
     /* The socket's own room does not count. */
     if (max && s->member.nrooms > max && !a->ops->in_room(a, &s->member, room)) {
-        sio__log_warn(io->log, "socket.io: %s: max_rooms_per_socket (%u) reached: room \"%.64s\" "
+        sio__log_warn(io->log,
+                      "socket.io: %s: max_rooms_per_socket (%u) reached: room \"%.64s\" "
                       "not joined",
                       s->id, max, room);
         return SIO_ELIMIT;
