@@ -282,6 +282,17 @@ typedef void (*sio_server_closed_cb)(sio_server *io, void *ud);
 int sio_server_shutdown(sio_server *io, sio_server_closed_cb cb, void *ud);
 
 /*
+ * Hand work to the loop thread from any thread: fn(io, ud) runs on the loop thread soon,
+ * exactly once for every post that returned 0, in the order posted (also during a shutdown;
+ * those still waiting when the server closes run then). The one libsio function other
+ * threads may call, from sio_server_new() until sio_server_free() is called. Returns 0,
+ * SIO_EINVAL (fn NULL), SIO_ENOMEM, or SIO_ESTATE once the server has closed (fn will not
+ * run: ud is still the caller's).
+ */
+typedef void (*sio_post_cb)(sio_server *io, void *ud);
+int sio_server_post(sio_server *io, sio_post_cb fn, void *ud);
+
+/*
  * Free the server; a running one is shut down without waiting (open connections are
  * closed). With its own loop: call it after sio_run() returned (not from a callback: it
  * runs the loop to release everything, and uv_run() cannot be re-entered). With a borrowed
@@ -312,9 +323,10 @@ enum {
 /*
  * A route handler. It is called once the whole request body has arrived (bounded by the
  * route's max_body). req is valid until the response ends; res must be ended exactly once,
- * now or later, with sio_http_res_end(). A handler that answers later must set
+ * now or later, with sio_http_res_end(). A handler that answers later should set
  * sio_http_res_on_close(): when the peer goes away first, req and res are gone once that
- * callback returns (their memory serves the next connection).
+ * callback returns (their memory serves the next connection). Without the callback they stay
+ * valid until the response is ended, which then returns SIO_ECLOSED and sends nothing.
  */
 typedef void (*sio_http_handler)(sio_http_req *req, sio_http_res *res, void *ud);
 
