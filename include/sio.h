@@ -191,8 +191,8 @@ typedef struct sio_io_options {
     int (*allow_origin)(const char *origin, void *ud);
     void *allow_origin_ud;
     /* Most binary attachments in one packet, received or sent (socket.io-parser's
-     * maxAttachments): 0 means 10. A client that announces more is closed as a parse error;
-     * an emit with more returns SIO_ETOOBIG. */
+     * maxAttachments): 0 means 10, at most 64. A client announcing more is closed as a
+     * parse error; an emit with more returns SIO_ETOOBIG. */
     size_t max_attachments;
     /* Longest event name and namespace name in bytes a client may send: 0 means 255 (Node
      * has no bound but maxHttpBufferSize). Namespace names are never longer than 255. A
