@@ -59,7 +59,14 @@ typedef struct sio__eio_options {
      * nothing is queued) closes the session ("transport error"). 0: 16 MiB, or 4 times
      * max_http_buffer_size when that is more. */
     size_t max_buffered_bytes;
-    const sio__logger *log; /* NULL: no log lines */
+    /* The Origin allowlist of handshakes and WebSocket upgrades (sio_io_options'); unset:
+     * cors.origins and cors.origin_cb when cors is enabled with either, else none. */
+    const char *const *allowed_origins;
+    size_t nallowed_origins;
+    int (*allow_origin)(const char *origin, void *ud);
+    void *allow_origin_ud;
+    /* Where refusals and the outbound bound are logged; NULL: nowhere. */
+    const sio__logger *log;
     const sio__eio_callbacks *cb;
     void *ud;
 } sio__eio_options;

@@ -162,7 +162,10 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts)
     io->posts_on = 1;
     io->handles++;
     io->net = sio__net_new(io->loop, &io->log);
-    if (io->net) sio__net_set_conn_ext(io->net, sio__ws_conn_size());
+    if (io->net) {
+        sio__net_set_conn_ext(io->net, sio__ws_conn_size());
+        sio__net_set_max_conns(io->net, io->opt.max_connections);
+    }
     sio__http_options ho = {
         .max_header_bytes = io->opt.max_header_bytes,
         .header_timeout_ms = io->opt.header_timeout_ms,
