@@ -163,8 +163,8 @@ describe('backpressure (sio-fixture bench --max-buffered 1 MiB)', { concurrency:
     const rss0 = rssKb(srv.proc.pid);
     const peak = rssPeak(srv.proc.pid);
     const t0 = Date.now();
-    const count = 2048; // 64 MiB in 32 KiB messages, 64 times the bound
-    await drive(driver, rs, { count, size: 32 * 1024, first: 32, window: 8 });
+    const count = 512; // 32 MiB in 64 KiB messages, 32 times the bound
+    await drive(driver, rs, { count, size: 64 * 1024, first: 32, window: 4 });
     const ms = Date.now() - t0;
     const grownMb = (peak() - rss0) / 1024;
     for (const r of rs) assert.ok(inOrder(r.seqs, 32 + count), `a receiver got ${r.seqs.length}, in order: ${inOrder(r.seqs, r.seqs.length)}`);
@@ -176,8 +176,8 @@ describe('backpressure (sio-fixture bench --max-buffered 1 MiB)', { concurrency:
     assert.match(wsLine, /\d+ bytes queued, \d+ more\): closing the session \(transport error\)/);
     assert.ok(log.includes(`bench: disconnect ${stalledWs.id} (transport error)`), log);
     assert.ok(log.includes(`bench: disconnect ${stalledPoll.id} (transport error)`), log);
-    // 64 MiB went to each stalled client; the server held on to a few MiB at most.
-    console.log(`${count} x 32 KiB in ${ms} ms; server RSS ${rss0 >> 10} MiB, peak +${grownMb.toFixed(1)} MiB`);
+    // 32 MiB went to each stalled client; the server held on to a few MiB at most.
+    console.log(`${count} x 64 KiB in ${ms} ms; server RSS ${rss0 >> 10} MiB, peak +${grownMb.toFixed(1)} MiB`);
     assert.ok(grownMb < 24, `server RSS grew by ${grownMb.toFixed(1)} MiB`);
     // The WebSocket was dropped: once read, it ends. The polling session is gone.
     stalledWs.sock.resume();
@@ -196,12 +196,12 @@ describe('backpressure (sio-fixture bench --max-buffered 1 MiB)', { concurrency:
     await once(driver, 'connect');
     const stalled = await rawWs(srv.port);
     stalled.sock.pause();
-    // 16 MiB of volatile broadcasts, each sent once the receiver has the previous one (its
+    // 8 MiB of volatile broadcasts, each sent once the receiver has the previous one (its
     // queue is empty then, so it gets every one).
     const peak = rssPeak(srv.proc.pid);
     const rss0 = rssKb(srv.proc.pid);
-    await drive(driver, rs, { event: 'broadcast-volatile', count: 512, size: 32 * 1024, window: 1 });
-    assert.ok(inOrder(rs[0].seqs, 512), `the receiver got ${rs[0].seqs.length} volatile messages`);
+    await drive(driver, rs, { event: 'broadcast-volatile', count: 256, size: 32 * 1024, window: 1 });
+    assert.ok(inOrder(rs[0].seqs, 256), `the receiver got ${rs[0].seqs.length} volatile messages`);
     let log = srv.stderr();
     assert.equal(boundLine(log, stalled.eioSid), undefined, log);
     assert.ok(!log.includes(`bench: disconnect ${stalled.id}`), log);
@@ -209,17 +209,17 @@ describe('backpressure (sio-fixture bench --max-buffered 1 MiB)', { concurrency:
     assert.ok(volatileMb < 16, `server RSS grew by ${volatileMb.toFixed(1)} MiB`);
     // Now non-volatile: they queue behind the full socket until the bound closes it.
     const sent = await drive(driver, rs, {
-      count: 1024, size: 32 * 1024, first: 512, until: () => boundLine(srv.stderr(), stalled.eioSid),
+      count: 1024, size: 32 * 1024, first: 256, until: () => boundLine(srv.stderr(), stalled.eioSid),
     });
     await until(() => srv.stderr().includes(`bench: disconnect ${stalled.id} (transport error)`), 3000, 'the disconnect');
     assert.ok(sent < 1024, 'the bound was reached');
-    assert.ok(inOrder(rs[0].seqs, 512 + sent));
+    assert.ok(inOrder(rs[0].seqs, 256 + sent));
     // What the stalled client got of the volatile ones is what fit in the kernel buffers.
     stalled.sock.resume();
     await until(() => stalled.isClosed(), 5000, 'the stalled WebSocket closes');
     const vol = stalled.frames.filter((f) => f.opcode === 1 && f.data.toString().startsWith('451-["broadcast",{"seq":'))
-      .map((f) => JSON.parse(f.data.toString().slice(4))[1].seq).filter((seq) => seq < 512);
-    assert.ok(vol.length < 512, `the stalled client got ${vol.length} of 512 volatile messages`);
+      .map((f) => JSON.parse(f.data.toString().slice(4))[1].seq).filter((seq) => seq < 256);
+    assert.ok(vol.length < 256, `the stalled client got ${vol.length} of 256 volatile messages`);
     log = srv.stderr();
     assert.ok(boundLine(log, stalled.eioSid), log);
     const r = await srv.stop();
