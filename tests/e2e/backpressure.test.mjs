@@ -231,12 +231,13 @@ describe('backpressure (sio-fixture bench --max-buffered 1 MiB)', { concurrency:
     srv = await startServer('sio-fixture', ['bench']);
     const stalled = await rawWs(srv.port);
     stalled.sock.pause();
-    // 32 MB queued for it (more than the kernel buffers take), then a frame with a reserved
-    // opcode: the close frame waits behind the 32 MB, which are never read.
-    stalled.send('42["fill",32000000]');
+    // 16 MB queued for it (more than the kernel buffers take), then a frame with a reserved
+    // opcode: the close frame waits behind the 16 MB, which are never read. Without the close
+    // timeout, only the heartbeat (45 s here) would end it.
+    stalled.send('42["fill",16000000]');
     await sleep(300);
     stalled.sock.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4]));
-    await until(() => srv.stderr().includes(`bench: disconnect ${stalled.id} (`), 8000, 'the disconnect');
+    await until(() => srv.stderr().includes(`bench: disconnect ${stalled.id} (`), 15000, 'the disconnect');
     assert.ok(srv.stderr().includes(`bench: disconnect ${stalled.id} (transport error)`), srv.stderr());
     const r = await srv.stop();
     assert.equal(r.code, 0, r.stderr);
