@@ -609,7 +609,8 @@ int sio_event_unpack(const sio_event *ev, const char *fmt, ...);
 int sio_event_wants_ack(const sio_event *ev);
 /* Answer the client's ack with values packed from fmt (NULL: no values). Once per event;
  * later calls return SIO_ESTATE, events without an ack SIO_ESTATE too; SIO_ECLOSED once
- * the socket disconnected; SIO_EINVAL for a bad format. */
+ * the socket disconnected (or when the answer would take its client past
+ * io.max_buffered_bytes, which closes it); SIO_EINVAL for a bad format. */
 int sio_ack(sio_event *ev, const char *fmt, ...);
 /* The same with the values as an array (borrowed). */
 int sio_ack_array(sio_event *ev, json_t *args);
