@@ -449,7 +449,8 @@ typedef struct sio_ws_options {
     int per_message_deflate;
     /* Messages shorter than this are sent uncompressed; 0 means 1024. */
     size_t deflate_threshold;
-    /* Sends fail with SIO_EAGAIN while more than this many bytes wait; 0 means 16 MiB. */
+    /* Sends fail with SIO_EAGAIN while more than this many bytes wait, and a peer that pings
+     * meanwhile (it does not read) is dropped rather than queued more pongs; 0: 16 MiB. */
     size_t max_buffered;
     /* After sio_ws_close(), the peer has this long to answer; 0 means 5000 ms. */
     uint32_t close_timeout_ms;
