@@ -46,7 +46,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0) {
         c->net->read_seen = 1;
         if (c->tls) {
-            if (!c->ending) sio__tls_read(c, (const uint8_t *)buf->base, (size_t)nread);
+            if (!c->ending || !c->tls->hs_done)
+                sio__tls_read(c, (const uint8_t *)buf->base, (size_t)nread);
             return;
         }
         if (!c->ending && c->ev && c->ev->on_read)
@@ -447,8 +448,9 @@ void sio__conn_want_drain(sio__conn *c)
 void sio__conn_end(sio__conn *c)
 {
     if (c->closing || c->ending) return;
-    if (c->tls && !sio__tls_ready(c)) {
-        /* Nothing can be said to a peer that has not finished its handshake. */
+    if (c->tls && !c->tls->hs_done && !c->q.len) {
+        /* Nothing to say to a peer that has not finished its handshake. (With output
+         * queued, the ending waits for the handshake, which its timeout bounds.) */
         sio__conn_close(c);
         return;
     }
