@@ -28,6 +28,7 @@
  */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -93,6 +94,8 @@ static const char *ssl_reason(char *buf, size_t len)
     unsigned long e = ERR_peek_error();
     if (!e) {
         snprintf(buf, len, "unknown error");
+    } else if (ERR_SYSTEM_ERROR(e)) {
+        snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
     } else {
         const char *r = ERR_reason_error_string(e);
         if (r)
@@ -168,7 +171,14 @@ sio__tls_ctx *sio__tls_ctx_new(const sio_tls_options *o, const sio__logger *log)
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
-        sio__log_error(log, "tls: key %s: %s", o->key_file, ssl_reason(why, sizeof(why)));
+        int mismatch = ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_X509 &&
+                       (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH ||
+                        ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_TYPE_MISMATCH);
+        if (mismatch)
+            sio__log_error(log, "tls: key %s does not match certificate %s: %s", o->key_file,
+                           o->cert_file, ssl_reason(why, sizeof(why)));
+        else
+            sio__log_error(log, "tls: key %s: %s", o->key_file, ssl_reason(why, sizeof(why)));
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {

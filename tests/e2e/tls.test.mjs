@@ -345,10 +345,22 @@ describe('TLS: shutdown and the chat', () => {
     ];
     await Promise.all(clients.map(connected));
     await until(() => clients[2].io.engine.transport.name === 'websocket', 5000, 'upgrade');
+    // Stop while the polling client has its GET parked: a little after its latest ping (a
+    // request in flight at that moment would fail as "transport error", TLS or not).
+    let lastPing = Date.now();
+    clients[1].io.engine.on('ping', () => { lastPing = Date.now(); });
+    await until(() => Date.now() - lastPing >= 40 && Date.now() - lastPing <= 200, 3000,
+      'a moment between heartbeats');
     const ids = clients.map((s) => s.id);
     const reasons = Promise.all(clients.map((s) => once(s, 'disconnect').then(([r]) => r)));
     const stopped = srv.stop();
-    assert.deepEqual(await reasons, Array(4).fill('transport close'));
+    const got = await reasons;
+    // The polling client may instead need a new connection for its next request just as
+    // the listener closes (ECONNREFUSED: "transport error"); the server's side is checked
+    // for every client below.
+    assert.match(got[1], /^transport (close|error)$/);
+    got[1] = 'transport close';
+    assert.deepEqual(got, Array(4).fill('transport close'));
     const r = await stopped;
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.ms < 4000, `exited after ${r.ms} ms`);
