@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "http/http.h"
 #include "net/net.h"
+#include "sio/post.h"
 #include "sio/server.h"
 #include "ws/ws.h"
 #include "sio.h"
@@ -43,6 +44,8 @@ struct sio_server {
     void (*sio_free)(struct sio__io *x);
     uv_signal_t sigint, sigterm;
     uv_timer_t timer;
+    sio__post_queue posts;
+    int posts_on;
     int handles; /* open handles of this struct */
     int signals_on;
     int state;
@@ -54,6 +57,7 @@ struct sio_server {
 
 static void destroy(sio_server *io)
 {
+    if (io->posts_on) sio__post_free(&io->posts);
     if (io->sio) io->sio_free(io->sio);
     sio__http_server_free(io->http);
     sio__http_static_free(io->st);
@@ -84,6 +88,8 @@ static void close_own_handles(sio_server *io)
     }
     if (!uv_is_closing((uv_handle_t *)&io->timer))
         uv_close((uv_handle_t *)&io->timer, on_handle_closed);
+    if (io->posts_on && !uv_is_closing((uv_handle_t *)&io->posts.async))
+        sio__post_close(&io->posts, on_handle_closed);
 }
 
 /* Every connection is closed: release the loop's handles. */
@@ -154,8 +160,14 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts)
     uv_timer_init(io->loop, &io->timer);
     io->timer.data = io;
     io->handles = 1;
+    if (sio__post_init(&io->posts, io->loop, io)) goto fail;
+    io->posts_on = 1;
+    io->handles++;
     io->net = sio__net_new(io->loop, &io->log);
-    if (io->net) sio__net_set_conn_ext(io->net, sio__ws_conn_size());
+    if (io->net) {
+        sio__net_set_conn_ext(io->net, sio__ws_conn_size());
+        sio__net_set_max_conns(io->net, io->opt.max_connections);
+    }
     if (io->opt.tls.cert_file || io->opt.tls.key_file) {
         io->tls = sio__tls_ctx_new(&io->opt.tls, &io->log);
         if (!io->tls) goto fail;
@@ -284,6 +296,12 @@ int sio_run(sio_server *io)
     int r = uv_run(io->loop, UV_RUN_DEFAULT);
     (void)r;
     return 0;
+}
+
+int sio_server_post(sio_server *io, sio_post_cb fn, void *ud)
+{
+    if (!io || !fn) return SIO_EINVAL;
+    return sio__post_push(&io->posts, fn, ud);
 }
 
 int sio_server_shutdown(sio_server *io, sio_server_closed_cb cb, void *ud)
