@@ -267,10 +267,10 @@ typedef struct sio_server_options {
  * NULL; it is copied, but not the strings it points to: they must outlive the server
  * (static_dir is copied here, io.path and io.client_dir by the first sio_of()). Returns
  * NULL on allocation failure, when static_dir cannot be resolved, or when TLS is asked
- * for and its certificate or key cannot be loaded or do not match (with a log line). SIGPIPE is set to be
- * ignored unless the application has its own handler (a write to a reset connection would
- * otherwise end the process). Free with sio_server_free() once the loop no longer runs, or
- * let sio_run() return and then free.
+ * for and its certificate or key cannot be loaded or do not match (with a log line).
+ * SIGPIPE is set to be ignored unless the application has its own handler (a write to a
+ * reset connection would otherwise end the process). Free with sio_server_free() once the
+ * loop no longer runs, or let sio_run() return and then free.
  */
 sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts);
 

@@ -427,8 +427,7 @@ void sio__conn_flush(sio__conn *c)
         /* With TLS, plaintext is encrypted only when the previous ciphertext has left, in
          * batches of whole records: many small messages make few records, and a shared
          * broadcast frame stays shared while the peer is slow. */
-        if (c->tls && !c->tls->out.len && c->q.len && sio__tls_ready(c) &&
-            sio__tls_encrypt(c)) {
+        if (c->tls && !c->tls->out.len && c->q.len && sio__tls_ready(c) && sio__tls_encrypt(c)) {
             sio__conn_close(c);
             return;
         }

@@ -32,8 +32,8 @@ struct sio__tls {
     sio__conn *c;
     const uint8_t *in; /* ciphertext being fed to the SSL, during a read */
     size_t in_len;
-    sio__wq out;           /* ciphertext waiting for the socket */
-    uint64_t hs_deadline;  /* loop time in ms; 0 once the handshake is done */
+    sio__wq out;          /* ciphertext waiting for the socket */
+    uint64_t hs_deadline; /* loop time in ms; 0 once the handshake is done */
     unsigned hs_done : 1, notified : 1, peer_closed : 1;
 };
 

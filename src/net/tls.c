@@ -137,8 +137,7 @@ sio__tls_ctx *sio__tls_ctx_new(const sio_tls_options *o, const sio__logger *log)
     if (!x) return NULL;
     x->refs = 1;
     x->log = log;
-    x->handshake_timeout_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms
-                                                      : HANDSHAKE_TIMEOUT;
+    x->handshake_timeout_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : HANDSHAKE_TIMEOUT;
     ERR_clear_error();
     x->ssl = SSL_CTX_new(TLS_server_method());
     x->bio = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sio");
@@ -152,8 +151,8 @@ sio__tls_ctx *sio__tls_ctx_new(const sio_tls_options *o, const sio__logger *log)
     BIO_meth_set_ctrl(x->bio, bio_ctrl);
 
     SSL_CTX *ctx = x->ssl;
-    SSL_CTX_set_min_proto_version(ctx, o->min_version == SIO_TLS_1_3 ? TLS1_3_VERSION
-                                                                     : TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(ctx,
+                                  o->min_version == SIO_TLS_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -166,8 +165,7 @@ sio__tls_ctx *sio__tls_ctx_new(const sio_tls_options *o, const sio__logger *log)
         goto fail;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
-        sio__log_error(log, "tls: certificate %s: %s", o->cert_file,
-                       ssl_reason(why, sizeof(why)));
+        sio__log_error(log, "tls: certificate %s: %s", o->cert_file, ssl_reason(why, sizeof(why)));
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
@@ -277,8 +275,7 @@ void sio__tls_timeout(sio__conn *c)
 
 static void deliver(sio__conn *c, uint8_t *p, size_t n)
 {
-    if (n && !c->closing && !c->ending && c->ev && c->ev->on_read)
-        c->ev->on_read(c, p, n, c->ud);
+    if (n && !c->closing && !c->ending && c->ev && c->ev->on_read) c->ev->on_read(c, p, n, c->ud);
 }
 
 void sio__tls_read(sio__conn *c, const uint8_t *data, size_t n)

@@ -55,8 +55,8 @@ static int make_files(void **state)
     X509_gmtime_adj(X509_getm_notAfter(x), 86400);
     X509_set_pubkey(x, k);
     X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
+                               0);
     X509_set_issuer_name(x, name);
     X509V3_CTX v3;
     X509V3_set_ctx_nodb(&v3);
@@ -110,7 +110,7 @@ typedef struct fixture {
     sio__buf sent;     /* what the client sent, for the echo */
     uint8_t hdr[5];    /* record header being read */
     size_t hdr_fill, rec_left;
-    int app_records;   /* records of type application_data (TLS 1.3: everything after hello) */
+    int app_records; /* records of type application_data (TLS 1.3: everything after hello) */
     int handshake_done, close_notify, client_eof;
     const char *first_write; /* raw bytes the client sends instead of a ClientHello */
 } fixture;
@@ -336,8 +336,8 @@ static void test_ctx_errors(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_null(sio__tls_ctx_new(&bad[i], &log));
     assert_int_equal(ERR_peek_error(), 0); /* nothing left behind for the next caller */
-    sio_tls_options good = {.cert_file = cert_path, .key_file = key_path,
-                            .min_version = SIO_TLS_1_3};
+    sio_tls_options good = {
+        .cert_file = cert_path, .key_file = key_path, .min_version = SIO_TLS_1_3};
     sio__tls_ctx *x = sio__tls_ctx_new(&good, &log);
     assert_non_null(x);
     sio__tls_ctx_unref(x);
