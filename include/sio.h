@@ -218,6 +218,31 @@ typedef struct sio_io_options {
     void *reserved[8];
 } sio_io_options;
 
+/* Lowest TLS versions a server can be set to accept. */
+enum { SIO_TLS_1_2 = 12, SIO_TLS_1_3 = 13 };
+
+/*
+ * TLS for every listener of a server (https and wss): set cert_file and key_file. Zeroed,
+ * the server speaks plain TCP. See docs/security.md ("TLS") for the defaults and what is
+ * refused.
+ */
+typedef struct sio_tls_options {
+    /* PEM file: the server certificate, then the intermediate certificates of its chain. */
+    const char *cert_file;
+    /* PEM file: the certificate's private key (unencrypted). */
+    const char *key_file;
+    /* OpenSSL cipher list for TLS 1.2; NULL means ECDHE with AES-GCM or ChaCha20-Poly1305
+     * (Mozilla's "intermediate" list). TLS 1.3 uses OpenSSL's default suites. */
+    const char *ciphers;
+    /* Lowest version accepted: SIO_TLS_1_2 (0 means this) or SIO_TLS_1_3. */
+    int min_version;
+    /* A client must complete its handshake within this many ms of connecting, or it is
+     * closed; 0 means 10000 (Node's handshakeTimeout is 120000: shorter here, since a
+     * half-open handshake holds the largest per-connection state the server has). */
+    uint32_t handshake_timeout_ms;
+    void *reserved[4];
+} sio_tls_options;
+
 typedef struct sio_server_options {
     /* Directory served for GET/HEAD on "/" and below; NULL serves no files. */
     const char *static_dir;
@@ -236,6 +261,8 @@ typedef struct sio_server_options {
     void *log_ud;
     /* The Socket.IO endpoint (served once a namespace exists: sio_of()). */
     sio_io_options io;
+    /* TLS on every listener when tls.cert_file and tls.key_file are set. */
+    sio_tls_options tls;
     /* Most open connections (Node's server.maxConnections); 0 means no bound. A connection
      * past it is accepted and closed at once, and logged (at most one line a second). */
     uint32_t max_connections;
@@ -246,10 +273,11 @@ typedef struct sio_server_options {
  * Create a server on loop (NULL: the server creates and owns its own loop). opts may be
  * NULL; it is copied, but not the strings it points to: they must outlive the server
  * (static_dir is copied here, io.path and io.client_dir by the first sio_of()). Returns
- * NULL on allocation failure or when static_dir cannot be resolved. SIGPIPE is set to be
- * ignored unless the application has its own handler (a write to a reset connection would
- * otherwise end the process). Free with sio_server_free() once the loop no longer runs, or
- * let sio_run() return and then free.
+ * NULL on allocation failure, when static_dir cannot be resolved, or when TLS is asked
+ * for and its certificate or key cannot be loaded or do not match (with a log line).
+ * SIGPIPE is set to be ignored unless the application has its own handler (a write to a
+ * reset connection would otherwise end the process). Free with sio_server_free() once the
+ * loop no longer runs, or let sio_run() return and then free.
  */
 sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts);
 
