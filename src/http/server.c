@@ -282,7 +282,8 @@ static void on_conn_timeout(sio__conn *c, void *ud)
 {
     sio__http_conn *hc = ud;
     if (hc->state == HC_READING) {
-        sio__log_debug(sio__net_log(hc->srv->net), "%s: request timed out", hc->req.remote);
+        sio__log_info(sio__net_log(hc->srv->net),
+                      "%s: 408 Request Timeout (request not complete in time)", hc->req.remote);
         static const char msg[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n"
                                   "Connection: close\r\n\r\n";
         sio__conn_write(c, msg, sizeof(msg) - 1);
@@ -716,6 +717,7 @@ int sio__http_server_listen(sio__http_server *s, const char *host, int port)
     s->listeners = nl;
     int r = sio__listener_start(s->net, host, port, on_accept, s, &nl[s->nlisteners]);
     if (r) return r;
+    if (s->opt.tls) sio__listener_set_tls(nl[s->nlisteners], s->opt.tls);
     s->nlisteners++;
     return 0;
 }

@@ -140,6 +140,9 @@ static int deliver(sio__member *m, void *ud)
     /* A volatile packet is dropped for a client that could not take it at once. */
     if (e->is_volatile && (!s->client->conn || !sio__eio_writable(s->client->conn))) return 0;
     if (sio__socket_outgoing(s, e->event, e->args)) return 0;
+    /* A failure means the client is closing: one over its outbound bound is closed at the
+     * end of the loop turn, so with recovery on it gets this packet again from the log
+     * when it reconnects, rather than a silent gap in its offsets. */
     sio__client_send_encoded(s->client, e->text, e->bins, e->nbins, e->frames, e->compress);
     return 0;
 }
@@ -168,8 +171,8 @@ static int emit_json(sio_broadcast *b, const char *event, json_t *args)
     sio__sp_packet p = {
         .type = SIO__SP_EVENT, .nsp = b->nsp->name, .nsp_len = strlen(b->nsp->name), .data = data};
     sio__buf buf = SIO__BUF_INIT;
-    sio__sp_blob blobs[16];
-    int n = sio__sp_encode(&b->nsp->io->sp5, &buf, &p, blobs, 16);
+    sio__sp_blob blobs[SIO__MAX_ATTACHMENTS];
+    int n = sio__sp_encode(&b->nsp->io->sp5, &buf, &p, blobs, SIO__MAX_ATTACHMENTS);
     emit_ctx e = {
         .is_volatile = b->is_volatile, .compress = !b->no_compress, .event = event, .args = args};
     int r = n < 0 ? n : 0;
@@ -358,7 +361,7 @@ int sio_broadcast_fetch(sio_broadcast *b, int (*fn)(sio_socket *s, void *ud), vo
 static int walk_join(sio__member *m, void *ud)
 {
     walk_ctx *w = ud;
-    w->adapter->ops->join(w->adapter, m, w->room);
+    sio__socket_join(socket_of(m), w->room);
     return 0;
 }
 

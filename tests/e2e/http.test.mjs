@@ -287,6 +287,7 @@ describe('http', { concurrency: false }, () => {
     const ms = Date.now() - t0;
     assert.ok(r.closed, 'the server closed the connection');
     assert.ok(ms >= 9500 && ms < 13000, `closed after ${ms} ms`);
+    assert.match(srv.stderr(), /: 408 Request Timeout \(request not complete in time\)/, 'logged');
   });
 
   test('connection takeover: an upgrade hands the raw connection over, with early bytes', async () => {
