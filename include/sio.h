@@ -39,7 +39,8 @@ extern "C" {
     X(UTF8, "invalid UTF-8")                                                                       \
     X(HTTP, "malformed HTTP")                                                                      \
     X(STATE, "operation not valid in this state")                                                  \
-    X(TIMEDOUT, "timed out")
+    X(TIMEDOUT, "timed out")                                                                       \
+    X(LIMIT, "limit reached")
 
 typedef enum {
     SIO_EINVAL = UV_EINVAL,
@@ -91,10 +92,16 @@ typedef void (*sio_log_cb)(sio_log_level level, const char *line, void *ud);
 typedef struct sio_server sio_server;
 typedef struct sio_http_req sio_http_req;
 
-/* Node's `cors` option (the `cors` middleware's fields). Off unless enabled. */
+/*
+ * Node's `cors` option (the `cors` middleware's fields). Off unless enabled. An origin is
+ * allowed when it is in origins or origin_cb says so; with neither, every origin is.
+ * Enabled with origins or origin_cb, the same test also guards the Engine.IO handshake and
+ * WebSocket upgrades (see sio_io_options.allowed_origins and docs/security.md).
+ */
 typedef struct sio_cors_options {
     int enabled;
-    /* Allowed origins; none: any origin (reflected, or "*" with any_star). */
+    /* Allowed origins, compared exactly ("https://example.com"); none (and no origin_cb):
+     * any origin (reflected, or "*" with any_star). */
     const char *const *origins;
     size_t norigins;
     int any_star;
@@ -103,6 +110,12 @@ typedef struct sio_cors_options {
     const char *allowed_headers; /* NULL: the preflight's Access-Control-Request-Headers */
     const char *exposed_headers; /* NULL: none */
     int max_age;                 /* seconds; 0: not sent */
+    /* Node's `origin: (origin, cb) => ...`, but synchronous: return nonzero to allow origin
+     * (the request's Origin header, borrowed for the call; never NULL: requests without one
+     * need no CORS answer and are not asked about). Runs on the loop thread for every
+     * request to the Engine.IO path that has an Origin, so keep it quick. */
+    int (*origin_cb)(const char *origin, void *ud);
+    void *origin_ud;
 } sio_cors_options;
 
 /* Node's `cookie` option: the session id in a cookie on the handshake. Off unless enabled. */
@@ -163,6 +176,38 @@ typedef struct sio_io_options {
     uint32_t recovery_max_disconnection_ms;
     /* Run the middlewares again for a recovered socket (Node's skipMiddlewares: false). */
     int recovery_run_middlewares;
+    /*
+     * The Origin allowlist of the Engine.IO handshake and of every WebSocket upgrade on
+     * io.path, against cross-site WebSocket hijacking (Node has none: its allowRequest is
+     * the place for it there). A request whose Origin header is neither in allowed_origins
+     * (exact match) nor accepted by allow_origin is refused like an allowRequest refusal
+     * ("Origin not allowed": HTTP 403 {"code":4,...}, 400 for a WebSocket upgrade, before
+     * any 101) and logged at warn level. Requests without an Origin (non-browser clients)
+     * pass. With both unset, cors.origins and cors.origin_cb serve as the allowlist when
+     * cors is enabled with either; otherwise no Origin is checked (Node's default).
+     */
+    const char *const *allowed_origins;
+    size_t nallowed_origins;
+    int (*allow_origin)(const char *origin, void *ud);
+    void *allow_origin_ud;
+    /* Most binary attachments in one packet, received or sent (socket.io-parser's
+     * maxAttachments): 0 means 10, at most 64. A client announcing more is closed as a
+     * parse error; an emit with more returns SIO_ETOOBIG. */
+    size_t max_attachments;
+    /* Longest event name and namespace name in bytes a client may send: 0 means 255 (Node
+     * has no bound but maxHttpBufferSize). Namespace names are never longer than 255. A
+     * longer namespace gets CONNECT_ERROR "Invalid namespace"; a longer event name closes
+     * the client as a parse error. */
+    size_t max_name_bytes;
+    /* Most rooms a socket may be in besides its own: 0 means no bound (Node's). sio_join()
+     * past it returns SIO_ELIMIT and logs. */
+    uint32_t max_rooms_per_socket;
+    /* Most emits per socket waiting for the client's ack (sio_emit_ack): 0 means 1000 (Node
+     * has no bound). Past it the emit returns SIO_ELIMIT, sends nothing and logs. */
+    uint32_t max_pending_acks;
+    /* Most events per socket kept with sio_event_keep() and not released: 0 means 1000.
+     * Past it sio_event_keep() returns NULL and logs: answer the ack during the callback. */
+    uint32_t max_kept_events;
     void *reserved[8];
 } sio_io_options;
 
@@ -184,6 +229,9 @@ typedef struct sio_server_options {
     void *log_ud;
     /* The Socket.IO endpoint (served once a namespace exists: sio_of()). */
     sio_io_options io;
+    /* Most open connections (Node's server.maxConnections); 0 means no bound. A connection
+     * past it is accepted and closed at once, and logged (at most one line a second). */
+    uint32_t max_connections;
     void *reserved[8];
 } sio_server_options;
 
@@ -234,6 +282,17 @@ typedef void (*sio_server_closed_cb)(sio_server *io, void *ud);
 int sio_server_shutdown(sio_server *io, sio_server_closed_cb cb, void *ud);
 
 /*
+ * Hand work to the loop thread from any thread: fn(io, ud) runs on the loop thread soon,
+ * exactly once for every post that returned 0, in the order posted (also during a shutdown;
+ * those still waiting when the server closes run then). The one libsio function other
+ * threads may call, from sio_server_new() until sio_server_free() is called. Returns 0,
+ * SIO_EINVAL (fn NULL), SIO_ENOMEM, or SIO_ESTATE once the server has closed (fn will not
+ * run: ud is still the caller's).
+ */
+typedef void (*sio_post_cb)(sio_server *io, void *ud);
+int sio_server_post(sio_server *io, sio_post_cb fn, void *ud);
+
+/*
  * Free the server; a running one is shut down without waiting (open connections are
  * closed). With its own loop: call it after sio_run() returned (not from a callback: it
  * runs the loop to release everything, and uv_run() cannot be re-entered). With a borrowed
@@ -264,9 +323,10 @@ enum {
 /*
  * A route handler. It is called once the whole request body has arrived (bounded by the
  * route's max_body). req is valid until the response ends; res must be ended exactly once,
- * now or later, with sio_http_res_end(). A handler that answers later must set
+ * now or later, with sio_http_res_end(). A handler that answers later should set
  * sio_http_res_on_close(): when the peer goes away first, req and res are gone once that
- * callback returns (their memory serves the next connection).
+ * callback returns (their memory serves the next connection). Without the callback they stay
+ * valid until the response is ended, which then returns SIO_ECLOSED and sends nothing.
  */
 typedef void (*sio_http_handler)(sio_http_req *req, sio_http_res *res, void *ud);
 
@@ -352,8 +412,9 @@ typedef struct sio_ws sio_ws;
 typedef struct sio_ws_options {
     /*
      * Before the handshake is answered: return 0 to accept, or an HTTP status (403) to
-     * refuse (values outside 400-599 refuse with 403). Use it to check Origin, cookies or
-     * tokens. NULL accepts every request.
+     * refuse (values outside 400-599 refuse with 403). Use it to check Origin (there is no
+     * allowlist of its own here: docs/security.md), cookies or tokens. NULL accepts every
+     * request.
      */
     int (*on_upgrade)(sio_http_req *req, void *ud);
     /* The handshake is done; req (the upgrade request) is valid during the call only. */
@@ -546,21 +607,25 @@ int sio_ack(sio_event *ev, const char *fmt, ...);
 /* The same with the values as an array (borrowed). */
 int sio_ack_array(sio_event *ev, json_t *args);
 /* Keep ev past its callback (to answer the ack later); release with sio_event_release().
- * This keeps the event, not the socket: once it disconnected, sio_ack() is SIO_ECLOSED. */
+ * This keeps the event, not the socket: once it disconnected, sio_ack() is SIO_ECLOSED.
+ * Returns ev, or NULL (nothing kept) when its socket already holds io.max_kept_events kept
+ * events. */
 sio_event *sio_event_keep(sio_event *ev);
 void sio_event_release(sio_event *ev);
 
 /* socket.emit(event, ...args). 0, SIO_ECLOSED (not connected, or its session closing),
- * SIO_EINVAL (bad format or a reserved event name), SIO_ETOOBIG (more than 10 binary
- * values, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with over 64 MiB
- * queued: the packet is dropped), SIO_ENOMEM. */
+ * SIO_EINVAL (bad format or a reserved event name), SIO_ETOOBIG (more than io.max_attachments
+ * binary values, 10 by default, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with
+ * over 64 MiB queued: the packet is dropped), SIO_ENOMEM. */
 int sio_emit(sio_socket *s, const char *event, const char *fmt, ...);
 /* The same with the arguments as an array (borrowed): socket.emit(event, ...args). */
 int sio_emit_array(sio_socket *s, const char *event, json_t *args);
 /* socket.timeout(ms).emit(event, ...args, (err, ...resp) => ...): fn gets the client's
  * answer, or err SIO_ETIMEDOUT after timeout_ms (0: no timeout; checked every tenth of
  * connect_timeout_ms, 10 to 100 ms), or SIO_ECLOSED if the socket disconnects first; once,
- * unless the emit failed. args is borrowed for the call, NULL with an error. */
+ * unless the emit failed. args is borrowed for the call, NULL with an error. Fails as
+ * sio_emit(), and with SIO_ELIMIT (logged, nothing sent) while io.max_pending_acks acks of
+ * this socket are pending. */
 typedef void (*sio_ack_cb)(sio_socket *s, int err, json_t *args, void *ud);
 int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, const char *event,
                  const char *fmt, ...);
@@ -608,7 +673,8 @@ int sio_socket_transport(const sio_socket *s);
 /* ---- rooms ---- */
 
 /* socket.join / leave. Every socket is in the room named by its id. sio_join() returns 0,
- * SIO_EINVAL, SIO_ECLOSED (not connected: also during middlewares) or SIO_ENOMEM. */
+ * SIO_EINVAL, SIO_ECLOSED (not connected: also during middlewares), SIO_ELIMIT (in
+ * io.max_rooms_per_socket rooms besides its own already: logged) or SIO_ENOMEM. */
 int sio_join(sio_socket *s, const char *room);
 void sio_leave(sio_socket *s, const char *room);
 int sio_socket_in(const sio_socket *s, const char *room);

@@ -11,6 +11,7 @@
 #define SIO_EIO_EIO_H
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "http/http.h"
 #include "sio.h"
 
@@ -53,6 +54,14 @@ typedef struct sio__eio_options {
      * sio_verdict_done(), now or later. NULL: every handshake is allowed. */
     sio_allow_request_cb allow_request;
     void *allow_request_ud;
+    /* The Origin allowlist of handshakes and WebSocket upgrades (sio_io_options'); unset:
+     * cors.origins and cors.origin_cb when cors is enabled with either, else none. */
+    const char *const *allowed_origins;
+    size_t nallowed_origins;
+    int (*allow_origin)(const char *origin, void *ud);
+    void *allow_origin_ud;
+    /* Where refusals are logged; NULL: nowhere. */
+    const sio__logger *log;
     const sio__eio_callbacks *cb;
     void *ud;
 } sio__eio_options;

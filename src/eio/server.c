@@ -93,6 +93,7 @@ struct sio__eio_server {
 };
 
 static void close_session(sio__eio_socket *s, const char *reason, int by);
+static void send_error(sio_http_req *req, sio_http_res *res, int code, const char *message);
 static void flush_polling(sio__eio_socket *s);
 static void on_flush(uv_check_t *h);
 
@@ -468,12 +469,46 @@ void sio__eio_close(sio__eio_socket *s)
 
 /* ---- HTTP ---- */
 
+static int in_list(const char *const *list, size_t n, const char *origin)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] && !strcmp(list[i], origin)) return 1;
+    return 0;
+}
+
+/* The `cors` middleware's test: the list or the predicate; neither allows every origin. */
 static int origin_allowed(const sio_cors_options *c, const char *origin)
 {
-    if (!c->norigins) return 1;
-    for (size_t i = 0; i < c->norigins; i++)
-        if (!strcmp(c->origins[i], origin)) return 1;
-    return 0;
+    if (!c->norigins && !c->origin_cb) return 1;
+    return in_list(c->origins, c->norigins, origin) ||
+           (c->origin_cb && c->origin_cb(origin, c->origin_ud));
+}
+
+/*
+ * The Origin allowlist against cross-site WebSocket hijacking: a browser always sends
+ * Origin with an upgrade and with a cross-origin request, so a page of another site is
+ * refused here before any session or 101 exists. Requests without Origin are not from a
+ * page of another site (non-browser clients, same-origin GETs) and pass. Returns nonzero
+ * when the request was refused (and answered).
+ */
+static int refuse_origin(sio__eio_server *srv, sio_http_req *req, sio_http_res *res)
+{
+    const sio__eio_options *o = &srv->opt;
+    const char *origin = sio_http_req_header(req, "origin");
+    if (!origin) return 0;
+    int allowed;
+    if (o->nallowed_origins || o->allow_origin)
+        allowed = in_list(o->allowed_origins, o->nallowed_origins, origin) ||
+                  (o->allow_origin && o->allow_origin(origin, o->allow_origin_ud));
+    else if (o->cors.enabled && (o->cors.norigins || o->cors.origin_cb))
+        allowed = origin_allowed(&o->cors, origin);
+    else
+        return 0;
+    if (allowed) return 0;
+    sio__log_warn(o->log, "engine.io: %s: origin \"%.200s\" not allowed (%s): refused",
+                  sio_http_req_remote_addr(req), origin, req->upgrade ? "websocket" : "polling");
+    send_error(req, res, 4, "Origin not allowed");
+    return 1;
 }
 
 /* The `cors` middleware's headers; returns 1 when the request was a preflight and is
@@ -483,7 +518,7 @@ static int apply_cors(sio__eio_server *srv, sio_http_req *req, sio_http_res *res
     const sio_cors_options *c = &srv->opt.cors;
     if (!c->enabled) return 0;
     const char *origin = sio_http_req_header(req, "origin");
-    if (c->any_star && !c->norigins) {
+    if (c->any_star && !c->norigins && !c->origin_cb) {
         sio_http_res_header(res, "Access-Control-Allow-Origin", "*");
     } else if (origin && origin_allowed(c, origin)) {
         sio_http_res_header(res, "Access-Control-Allow-Origin", origin);
@@ -783,6 +818,7 @@ void sio__eio_handler(sio_http_req *req, sio_http_res *res, void *ud)
             send_error(req, res, 3, NULL);
             return;
         }
+        if (refuse_origin(srv, req, res)) return;
         ask(srv, req, res, version, t, b64_on);
         return;
     }
@@ -800,6 +836,7 @@ void sio__eio_handler(sio_http_req *req, sio_http_res *res, void *ud)
             send_error(req, res, 3, NULL);
             return;
         }
+        if (refuse_origin(srv, req, res)) return;
         /* A session already upgrading or upgraded: engine.io completes the handshake and
          * closes the new WebSocket at once. */
         srv->accept_reject = s->transport != SIO__EIO_POLLING || s->probe || s->state != S_OPEN;

@@ -10,6 +10,17 @@
 
 #include "http/http.h"
 
+/* A q-value as parseFloat reads one ("0.5", "1", ".25"; garbage: 0), by hand: strtod would
+ * want the locale's decimal point. */
+static double parse_q(const char *p)
+{
+    double q = 0, scale = 1;
+    while (*p >= '0' && *p <= '9') q = q * 10 + (*p++ - '0');
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++) q += (*p - '0') * (scale /= 10);
+    return q;
+}
+
 int sio__http_pick_encoding(const char *ae)
 {
     if (!ae) return SIO__HTTP_ENC_NONE;
@@ -25,7 +36,7 @@ int sio__http_pick_encoding(const char *ae)
             if (*p == ';') {
                 p++;
                 while (*p == ' ') p++;
-                if ((*p == 'q' || *p == 'Q') && p[1] == '=') q = strtod(p + 2, NULL);
+                if ((*p == 'q' || *p == 'Q') && p[1] == '=') q = parse_q(p + 2);
             } else {
                 p++;
             }

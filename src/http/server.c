@@ -69,6 +69,7 @@ struct sio__http_server {
     size_t nconns;
     sio__list pool; /* released connection states, kept for reuse */
     size_t npool;
+    sio__list orphans; /* states whose connection closed before their handler answered */
     int shutting_down;
     void (*done)(void *ud);
     void *done_ud;
@@ -159,11 +160,10 @@ static void check_done(sio__http_server *s)
 
 /* ---- connection lifetime ---- */
 
-static void hc_free(sio__http_conn *hc)
+/* Pool or free a state that is in no list. */
+static void hc_release(sio__http_conn *hc)
 {
     sio__http_server *s = hc->srv;
-    sio__list_remove(&hc->node);
-    s->nconns--;
     sio__buf_free(&hc->stash);
     if (s->npool < POOL_MAX && !s->shutting_down) {
         /* Keep the state (and its small buffers) for the next connection. Reusing it
@@ -178,7 +178,25 @@ static void hc_free(sio__http_conn *hc)
         sio__buf_free(&hc->res.extra);
         sio__free(hc);
     }
+}
+
+static void hc_free(sio__http_conn *hc)
+{
+    sio__http_server *s = hc->srv;
+    sio__list_remove(&hc->node);
+    s->nconns--;
+    hc_release(hc);
     check_done(s);
+}
+
+/* The response of an orphan (see on_conn_close) ends: the state can go. */
+static int orphan_end(sio_http_res *res)
+{
+    res->ended = 1;
+    res->active = 0;
+    sio__list_remove(&res->hc->node);
+    hc_release(res->hc);
+    return SIO_ECLOSED;
 }
 
 static sio__http_conn *hc_alloc(sio__http_server *s)
@@ -206,11 +224,22 @@ static void on_conn_close(sio__conn *c, void *ud)
 {
     sio__http_conn *hc = ud;
     sio_http_res *res = &hc->res;
+    hc->c = NULL;
+    if (res->active && !res->ended && !res->close_cb) {
+        /* The handler will answer later and did not ask to hear of the close: req and res
+         * stay valid (and out of the pool, so they cannot answer the next connection's
+         * request) until it ends the response, which then fails with SIO_ECLOSED. */
+        sio__http_server *s = hc->srv;
+        sio__list_remove(&hc->node);
+        s->nconns--;
+        sio__list_push_back(&s->orphans, &hc->node);
+        check_done(s);
+        return;
+    }
     if (res->active && !res->ended) {
         res->ended = 1;
-        if (res->close_cb) res->close_cb(res, res->close_ud);
+        res->close_cb(res, res->close_ud);
     }
-    hc->c = NULL;
     hc_free(hc);
 }
 
@@ -253,7 +282,8 @@ static void on_conn_timeout(sio__conn *c, void *ud)
 {
     sio__http_conn *hc = ud;
     if (hc->state == HC_READING) {
-        sio__log_debug(sio__net_log(hc->srv->net), "%s: request timed out", hc->req.remote);
+        sio__log_info(sio__net_log(hc->srv->net),
+                      "%s: 408 Request Timeout (request not complete in time)", hc->req.remote);
         static const char msg[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n"
                                   "Connection: close\r\n\r\n";
         sio__conn_write(c, msg, sizeof(msg) - 1);
@@ -535,6 +565,7 @@ int sio__http_res_header_lines(sio_http_res *res, const char *lines, size_t len)
 static int write_head(sio_http_res *res, uint64_t content_length, int has_length)
 {
     sio__http_conn *hc = res->hc;
+    if (!hc->c) return SIO_ECLOSED;
     char line[256];
     int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: %s\r\n", res->status,
                      status_text(res->status), date_header(hc->srv));
@@ -568,6 +599,7 @@ int sio__http_res_write_head(sio_http_res *res, uint64_t content_length)
 int sio__http_res_write(sio_http_res *res, const void *p, size_t n)
 {
     if (!res->active || !res->head_sent || res->ended) return SIO_ESTATE;
+    if (!res->hc->c) return SIO_ECLOSED;
     if (res->is_head || !n) return 0;
     if (n > res->remaining) return SIO_EINVAL;
     res->remaining -= n;
@@ -582,6 +614,7 @@ int sio__http_res_write(sio_http_res *res, const void *p, size_t n)
 int sio__http_res_write_bytes(sio_http_res *res, sio__bytes *b, size_t off, size_t n)
 {
     if (!res->active || !res->head_sent || res->ended) return SIO_ESTATE;
+    if (!res->hc->c) return SIO_ECLOSED;
     if (res->is_head || !n) return 0;
     if (n > res->remaining) return SIO_EINVAL;
     res->remaining -= n;
@@ -592,6 +625,7 @@ int sio__http_res_write_bytes(sio_http_res *res, sio__bytes *b, size_t off, size
 int sio__http_res_finish(sio_http_res *res)
 {
     if (!res->active || res->ended) return SIO_ESTATE;
+    if (!res->hc->c) return orphan_end(res);
     if (!res->head_sent) return SIO_ESTATE;
     res->ended = 1;
     if (res->remaining) {
@@ -607,6 +641,7 @@ int sio__http_res_finish(sio_http_res *res)
 int sio_http_res_end(sio_http_res *res, const void *body, size_t len)
 {
     if (!res->active || res->ended) return SIO_ESTATE;
+    if (!res->hc->c) return orphan_end(res);
     if (res->head_sent) return sio__http_res_finish(res);
     int r = sio__http_res_write_head(res, len);
     if (r == SIO_EINVAL) return r; /* nothing written: the response can still be ended */
@@ -670,6 +705,7 @@ sio__http_server *sio__http_server_new(sio__net *net, const sio__http_options *o
     if (!s->opt.keepalive_timeout_ms) s->opt.keepalive_timeout_ms = 5000;
     sio__list_init(&s->conns);
     sio__list_init(&s->pool);
+    sio__list_init(&s->orphans);
     return s;
 }
 
@@ -741,6 +777,13 @@ void sio__http_server_free(sio__http_server *s)
         if (s->listeners[i]) sio__listener_close(s->listeners[i]);
     sio__free(s->listeners);
     sio__http_router_free(&s->router);
+    /* Orphans too: their responses can no longer be ended once the server is gone. */
+    while (!sio__list_empty(&s->orphans)) {
+        sio__http_conn *hc = sio__container_of(s->orphans.next, sio__http_conn, node);
+        sio__list_remove(&hc->node);
+        sio__list_push_back(&s->pool, &hc->node);
+        sio__buf_free(&hc->stash);
+    }
     while (!sio__list_empty(&s->pool)) {
         sio__http_conn *hc = sio__container_of(s->pool.next, sio__http_conn, node);
         sio__list_remove(&hc->node);

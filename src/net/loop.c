@@ -14,6 +14,7 @@
  *     (header and idle timeouts), so a sweep every 250 ms is precise enough; a timer
  *     wheel would replace the linear walk if connection counts make it show in profiles.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -181,11 +182,47 @@ struct sio__listener {
     int port;
 };
 
+void sio__net_set_max_conns(sio__net *net, size_t n)
+{
+    net->max_conns = n;
+}
+
+/* A refused connection is logged at most once a second, with the count since the last
+ * line, so a flood cannot turn into a flood of log lines. */
+static void log_refused(sio__net *net, const char *why)
+{
+    uint64_t now = uv_now(net->loop);
+    net->refused++;
+    if (net->refused_log && now < net->refused_log + 1000) return;
+    sio__log_warn(net->log, "connection refused: %s (%zu since the last such line)", why,
+                  net->refused);
+    net->refused = 0;
+    net->refused_log = now;
+}
+
+static void close_accepted(sio__net *net, uv_stream_t *server)
+{
+    uv_tcp_t *t = sio__malloc(sizeof(*t));
+    if (!t) return; /* libuv keeps the connection pending until the next accept */
+    uv_tcp_init(net->loop, t);
+    uv_accept(server, (uv_stream_t *)t);
+    uv_close((uv_handle_t *)t, free_handle);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     sio__listener *l = server->data;
     if (status < 0) {
-        sio__log_warn(l->net->log, "accept failed: %s", uv_strerror(status));
+        /* EMFILE/ENFILE: libuv has already accepted and closed the pending connections with
+         * its reserve descriptor, so the listener does not spin on them. */
+        log_refused(l->net, uv_strerror(status));
+        return;
+    }
+    if (l->net->max_conns && l->net->nconns >= l->net->max_conns) {
+        char why[64];
+        snprintf(why, sizeof(why), "max_connections (%zu) reached", l->net->max_conns);
+        log_refused(l->net, why);
+        close_accepted(l->net, server);
         return;
     }
     sio__conn *c = sio__conn_accept(l->net, server);

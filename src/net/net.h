@@ -72,6 +72,9 @@ void *sio__conn_ext(sio__conn *c, size_t size);
 
 /* Per-loop context. */
 sio__net *sio__net_new(uv_loop_t *loop, const sio__logger *log);
+/* Node's server.maxConnections: past n open connections (0: no bound) a new one is
+ * accepted and closed at once, with a log line at most once a second. */
+void sio__net_set_max_conns(sio__net *net, size_t n);
 /* Close the context's handles; every connection must already be closed. The memory is
  * freed once libuv has released the handles (run the loop after this). */
 void sio__net_free(sio__net *net);

@@ -21,6 +21,9 @@ struct sio__net {
     int handles;
     void (*empty_cb)(void *ud);
     void *empty_ud;
+    size_t max_conns;     /* 0: no bound */
+    size_t refused;       /* connections refused since the last log line */
+    uint64_t refused_log; /* loop time of that line */
 };
 
 sio__conn *sio__conn_accept(sio__net *net, uv_stream_t *server);

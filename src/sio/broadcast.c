@@ -168,8 +168,8 @@ static int emit_json(sio_broadcast *b, const char *event, json_t *args)
     sio__sp_packet p = {
         .type = SIO__SP_EVENT, .nsp = b->nsp->name, .nsp_len = strlen(b->nsp->name), .data = data};
     sio__buf buf = SIO__BUF_INIT;
-    sio__sp_blob blobs[16];
-    int n = sio__sp_encode(&b->nsp->io->sp5, &buf, &p, blobs, 16);
+    sio__sp_blob blobs[SIO__MAX_ATTACHMENTS];
+    int n = sio__sp_encode(&b->nsp->io->sp5, &buf, &p, blobs, SIO__MAX_ATTACHMENTS);
     emit_ctx e = {
         .is_volatile = b->is_volatile, .compress = !b->no_compress, .event = event, .args = args};
     int r = n < 0 ? n : 0;
@@ -358,7 +358,7 @@ int sio_broadcast_fetch(sio_broadcast *b, int (*fn)(sio_socket *s, void *ud), vo
 static int walk_join(sio__member *m, void *ud)
 {
     walk_ctx *w = ud;
-    w->adapter->ops->join(w->adapter, m, w->room);
+    sio__socket_join(socket_of(m), w->room);
     return 0;
 }
 

@@ -70,8 +70,8 @@ int sio__client_send(sio__client *c, const sio__sp_packet *p)
     sio__buf b = io->scratch;
     io->scratch = (sio__buf)SIO__BUF_INIT;
     b.len = 0;
-    sio__sp_blob blobs[64];
-    int n = sio__sp_encode(sio__client_sp(c), &b, p, blobs, 64);
+    sio__sp_blob blobs[SIO__MAX_ATTACHMENTS];
+    int n = sio__sp_encode(sio__client_sp(c), &b, p, blobs, SIO__MAX_ATTACHMENTS);
     int r = n < 0 ? n : sio__eio_send(c->conn, b.data, b.len, 0);
     for (int i = 0; i < n && !r; i++)
         r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len, SIO__EIO_BINARY);
@@ -180,21 +180,25 @@ static json_t *query_object(const char *q, size_t len)
 
 static void connect_nsp(sio__client *c, const char *name, size_t len, json_t *auth)
 {
-    char nbuf[256];
-    if (len >= sizeof(nbuf)) {
-        json_decref(auth);
-        sio__client_close(c, "forced close");
-        return;
+    char nbuf[SIO__MAX_NSP_NAME + 1];
+    sio_namespace *nsp = NULL;
+    if (len > c->io->opt.max_name_bytes || len > SIO__MAX_NSP_NAME) {
+        /* No namespace has such a name: the client hears what an unknown one gets. */
+        sio__log_warn(c->io->log, "socket.io: %s: namespace name of %zu bytes over the limit (%zu)",
+                      sio__eio_sid(c->conn), len,
+                      c->io->opt.max_name_bytes < SIO__MAX_NSP_NAME ? c->io->opt.max_name_bytes
+                                                                    : SIO__MAX_NSP_NAME);
+    } else {
+        memcpy(nbuf, name, len);
+        nbuf[len] = 0;
+        if (!auth) auth = json_incref(c->io->empty_auth); /* shared: auth is read-only */
+        nsp = sio__nsp_find(c->io, nbuf, len, auth);
     }
-    memcpy(nbuf, name, len);
-    nbuf[len] = 0;
-    if (!auth) auth = json_incref(c->io->empty_auth); /* shared: auth is read-only */
-    sio_namespace *nsp = sio__nsp_find(c->io, nbuf, len, auth);
     if (!nsp) {
         /* An object for both protocols, as Node sends it. */
         json_t *err = json_pack("{ss}", "message", "Invalid namespace");
         sio__sp_packet p = {
-            .type = SIO__SP_CONNECT_ERROR, .nsp = nbuf, .nsp_len = len, .data = err};
+            .type = SIO__SP_CONNECT_ERROR, .nsp = name, .nsp_len = len, .data = err};
         int r = sio__client_send(c, &p);
         json_decref(err);
         json_decref(auth);
@@ -229,13 +233,27 @@ static void eio_message(sio__eio_socket *es, const uint8_t *data, size_t len, in
     int r = binary ? sio__sp_decoder_binary(&c->dec, data, len, &p)
                    : sio__sp_decoder_text(&c->dec, (const char *)data, len, &p);
     if (r < 0) {
-        sio__log_debug(c->io->log, "socket.io: %s: parse error (%s)", sio__eio_sid(es),
-                       c->dec.reason ? c->dec.reason : sio_strerror(r));
+        /* Over a limit (attachments, nesting) is worth a warning; garbage is not. */
+        sio__log(c->io->log, r == SIO_ETOOBIG ? SIO_LOG_WARN : SIO_LOG_DEBUG,
+                 "socket.io: %s: parse error (%s): closing", sio__eio_sid(es),
+                 c->dec.reason ? c->dec.reason : sio_strerror(r));
         close_sockets(c, "forced close"); /* Node closes the client on a decoder error */
         sio__eio_close(es);
         return;
     }
     if (r == 0) return; /* attachments follow */
+    const json_t *name = json_array_get(p.data, 0);
+    if ((p.type == SIO__SP_EVENT || p.type == SIO__SP_BINARY_EVENT) && json_is_string(name) &&
+        json_string_length(name) > c->io->opt.max_name_bytes) {
+        /* Treated as a packet that does not parse: Node has no such bound, and this is the
+         * close its clients know for packets it refuses. */
+        sio__log_warn(c->io->log,
+                      "socket.io: %s: event name of %zu bytes over the limit (%zu): closing",
+                      sio__eio_sid(es), json_string_length(name), c->io->opt.max_name_bytes);
+        sio__sp_packet_clear(&p);
+        sio__client_close(c, "forced close");
+        return;
+    }
     c->busy++;
     on_packet(c, &p);
     sio__sp_packet_clear(&p);
@@ -302,7 +320,12 @@ static void on_timer(uv_timer_t *t)
         sio__list_init(&c->wait_node);
         /* Still listed: no socket has connected. One waiting for its middlewares does not
          * count, as in Node, where a client joins a namespace once they have passed. */
-        if (!c->closed) sio__client_close(c, "forced close");
+        if (c->closed) continue;
+        sio__log_info(io->log,
+                      "socket.io: %s: no namespace joined within connectTimeout (%u ms): "
+                      "closing",
+                      sio__eio_sid(c->conn), io->opt.connect_timeout_ms);
+        sio__client_close(c, "forced close");
     }
     /* Ack deadlines. A callback may disconnect any socket, which then leaves whichever
      * list it is in and may be freed: take the sockets one by one from a detached list. */
@@ -375,6 +398,11 @@ sio__io *sio__io_get(sio_server *server)
     sio_io_options *o = &io->opt;
     if (!o->path) o->path = "/socket.io/";
     if (!o->connect_timeout_ms) o->connect_timeout_ms = 45000;
+    if (!o->max_attachments) o->max_attachments = SIO__SP_DEFAULT_MAX_ATTACHMENTS;
+    if (o->max_attachments > SIO__MAX_ATTACHMENTS) o->max_attachments = SIO__MAX_ATTACHMENTS;
+    if (!o->max_name_bytes) o->max_name_bytes = 255;
+    if (!o->max_pending_acks) o->max_pending_acks = 1000;
+    if (!o->max_kept_events) o->max_kept_events = 1000;
     sio__list_init(&io->namespaces);
     sio__list_init(&io->matchers);
     sio__list_init(&io->clients);
@@ -385,8 +413,8 @@ sio__io *sio__io_get(sio_server *server)
         sio__free(io);
         return NULL;
     }
-    io->sp5 = (sio__sp_options){.version = 5};
-    io->sp4 = (sio__sp_options){.version = 4};
+    io->sp5 = (sio__sp_options){.version = 5, .max_attachments = o->max_attachments};
+    io->sp4 = (sio__sp_options){.version = 4, .max_attachments = o->max_attachments};
     sio__eio_options eo = {
         .path = o->path,
         .ping_interval_ms = o->ping_interval_ms,
@@ -402,6 +430,11 @@ sio__io *sio__io_get(sio_server *server)
         .per_message_deflate = o->per_message_deflate,
         .allow_request = o->allow_request,
         .allow_request_ud = o->allow_request_ud,
+        .allowed_origins = o->allowed_origins,
+        .nallowed_origins = o->nallowed_origins,
+        .allow_origin = o->allow_origin,
+        .allow_origin_ud = o->allow_origin_ud,
+        .log = io->log,
         .cb = &eio_callbacks,
         .ud = io,
     };

@@ -120,6 +120,12 @@ struct sio_namespace {
 
 enum { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_DISCONNECTED };
 
+/* The most attachments one packet may carry whatever max_attachments says: the encoders'
+ * room for them is on the stack. */
+#define SIO__MAX_ATTACHMENTS 64
+/* Namespace names are at most this long (sio_of() and clients alike). */
+#define SIO__MAX_NSP_NAME 255
+
 /* Socket ids and private session ids: 20 characters and a NUL. */
 #define SIO__ID_SIZE 21
 
@@ -136,21 +142,22 @@ struct sio_socket {
     uint8_t recovered;
     uint8_t closing; /* in sio__socket_close: a nested close of it is a no-op */
     uint32_t busy;
-    json_t *restore_rooms; /* a recovered socket's rooms, joined on connect */
-    json_t *missed;        /* and the events it missed, sent before its CONNECT reply */
-    struct sio_next *next; /* the middleware step in progress */
+    uint32_t nacks;         /* entries in acks (bounded by max_pending_acks) */
+    uint32_t nkept;         /* events kept with sio_event_keep() (bounded by max_kept_events) */
+    uint32_t nouts, ndiscs; /* entries in outs and discs */
+    json_t *restore_rooms;  /* a recovered socket's rooms, joined on connect */
+    json_t *missed;         /* and the events it missed, sent before its CONNECT reply */
+    struct sio_next *next;  /* the middleware step in progress */
     sio__handlers *handlers;
     struct sio__out_cb {
         sio_outgoing_cb fn;
         void *ud;
     } * outs;
-    size_t nouts;
     struct sio__disc_cb {
         sio_disconnect_cb fn;
         void *ud;
         int before; /* disconnecting */
     } * discs;
-    size_t ndiscs;
     sio__list acks; /* sio__pending_ack */
     uint64_t next_ack;
     json_t *auth;
@@ -245,6 +252,8 @@ void sio__socket_close(sio_socket *s, const char *reason, int notify);
  * which may then be freed. */
 int sio__socket_outgoing(sio_socket *s, const char *event, json_t *args);
 void sio__socket_release(sio_socket *s);
+/* Join room, within max_rooms_per_socket: 0, SIO_ELIMIT (logged) or the adapter's error. */
+int sio__socket_join(sio_socket *s, const char *room);
 void sio__socket_expire_acks(sio_socket *s, uint64_t now);
 /* Encode and send ev/args to one socket (socket.emit). */
 int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ack_cb fn, void *ud,

@@ -595,24 +595,26 @@ size_t sio__sp_decoder_awaited(const sio__sp_decoder *d)
 /* ------------------------------------------------------------------------------------ */
 
 /* The first p significant digits of d > 0, correctly rounded, into dig; returns the decimal
- * exponent of the first digit. glibc's printf rounds exactly. */
+ * exponent of the first digit. glibc's printf rounds exactly. The decimal point printf
+ * writes is the locale's (one byte or several), so everything that is not a digit up to the
+ * exponent is skipped. */
 static int round_digits(double d, int p, char *dig)
 {
-    char buf[40];
+    char buf[48];
     snprintf(buf, sizeof buf, "%.*e", p - 1, d);
     const char *c = buf;
     int k = 0;
-    dig[k++] = *c++;
-    if (*c == '.') c++;
-    while (*c != 'e') dig[k++] = *c++;
+    for (; *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9') dig[k++] = *c;
     return atoi(c + 1);
 }
 
-/* The double nearest to 0.dig[0..p) * 10^(e+1). */
+/* The double nearest to dig[0].dig[1..p) * 10^e, read as the integer dig[0..p) scaled by
+ * 10^(e-p+1): with no decimal point, strtod reads it the same in every locale. */
 static double read_back(const char *dig, int p, int e)
 {
     char buf[48];
-    snprintf(buf, sizeof buf, "%c.%.*se%d", dig[0], p - 1, dig + 1, e);
+    snprintf(buf, sizeof buf, "%.*se%d", p, dig, e - (p - 1));
     return strtod(buf, NULL);
 }
 

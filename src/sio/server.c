@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "http/http.h"
 #include "net/net.h"
+#include "sio/post.h"
 #include "sio/server.h"
 #include "ws/ws.h"
 #include "sio.h"
@@ -42,6 +43,8 @@ struct sio_server {
     void (*sio_free)(struct sio__io *x);
     uv_signal_t sigint, sigterm;
     uv_timer_t timer;
+    sio__post_queue posts;
+    int posts_on;
     int handles; /* open handles of this struct */
     int signals_on;
     int state;
@@ -53,6 +56,7 @@ struct sio_server {
 
 static void destroy(sio_server *io)
 {
+    if (io->posts_on) sio__post_free(&io->posts);
     if (io->sio) io->sio_free(io->sio);
     sio__http_server_free(io->http);
     sio__http_static_free(io->st);
@@ -82,6 +86,8 @@ static void close_own_handles(sio_server *io)
     }
     if (!uv_is_closing((uv_handle_t *)&io->timer))
         uv_close((uv_handle_t *)&io->timer, on_handle_closed);
+    if (io->posts_on && !uv_is_closing((uv_handle_t *)&io->posts.async))
+        sio__post_close(&io->posts, on_handle_closed);
 }
 
 /* Every connection is closed: release the loop's handles. */
@@ -152,8 +158,14 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts)
     uv_timer_init(io->loop, &io->timer);
     io->timer.data = io;
     io->handles = 1;
+    if (sio__post_init(&io->posts, io->loop, io)) goto fail;
+    io->posts_on = 1;
+    io->handles++;
     io->net = sio__net_new(io->loop, &io->log);
-    if (io->net) sio__net_set_conn_ext(io->net, sio__ws_conn_size());
+    if (io->net) {
+        sio__net_set_conn_ext(io->net, sio__ws_conn_size());
+        sio__net_set_max_conns(io->net, io->opt.max_connections);
+    }
     sio__http_options ho = {
         .max_header_bytes = io->opt.max_header_bytes,
         .header_timeout_ms = io->opt.header_timeout_ms,
@@ -277,6 +289,12 @@ int sio_run(sio_server *io)
     int r = uv_run(io->loop, UV_RUN_DEFAULT);
     (void)r;
     return 0;
+}
+
+int sio_server_post(sio_server *io, sio_post_cb fn, void *ud)
+{
+    if (!io || !fn) return SIO_EINVAL;
+    return sio__post_push(&io->posts, fn, ud);
 }
 
 int sio_server_shutdown(sio_server *io, sio_server_closed_cb cb, void *ud)

@@ -164,8 +164,7 @@ void sio__socket_connected(sio_socket *s)
     if (s->restore_rooms) {
         size_t i;
         json_t *room;
-        json_array_foreach (s->restore_rooms, i, room)
-            nsp->adapter->ops->join(nsp->adapter, &s->member, json_string_value(room));
+        json_array_foreach (s->restore_rooms, i, room) sio__socket_join(s, json_string_value(room));
     }
     if (s->missed) {
         /* What the client missed goes before the CONNECT reply, as in Node. */
@@ -202,6 +201,7 @@ static void fail_acks(sio_socket *s, int err)
     while (!sio__list_empty(&s->acks)) {
         sio__pending_ack *a = sio__container_of(s->acks.next, sio__pending_ack, node);
         sio__list_remove(&a->node);
+        s->nacks--;
         if (a->fn) a->fn(s, err, NULL, a->ud);
         sio__free(a);
     }
@@ -449,8 +449,20 @@ int sio_ack_array(sio_event *ev, json_t *args)
 
 sio_event *sio_event_keep(sio_event *ev)
 {
+    sio_socket *s = ev->s;
+    if (s) {
+        const sio__io *io = s->nsp->io;
+        if (s->nkept >= io->opt.max_kept_events) {
+            sio__log_warn(io->log,
+                          "socket.io: %s: max_kept_events (%u) reached: event \"%.64s\" "
+                          "not kept",
+                          s->id, io->opt.max_kept_events, ev->name);
+            return NULL;
+        }
+        s->nkept++;
+        s->busy++;
+    }
     ev->refs++;
-    if (ev->s) ev->s->busy++;
     return ev;
 }
 
@@ -466,7 +478,10 @@ void sio_event_release(sio_event *ev)
     if (!ev) return;
     sio_socket *s = ev->s;
     if (--ev->refs == 0) event_free(ev);
-    if (s) sio__socket_release(s);
+    if (s) {
+        s->nkept--;
+        sio__socket_release(s);
+    }
 }
 
 static void dispatch_event(sio_socket *s, sio__sp_packet *p)
@@ -536,6 +551,7 @@ static void on_ack(sio_socket *s, sio__sp_packet *p)
         sio__pending_ack *a = sio__container_of(pos, sio__pending_ack, node);
         if (a->id != p->id) continue;
         sio__list_remove(&a->node);
+        s->nacks--;
         s->busy++;
         json_t *none = p->data ? NULL : json_array(); /* "3<id>": an answer without values */
         if (a->fn) a->fn(s, 0, p->data ? p->data : none, a->ud);
@@ -585,6 +601,7 @@ void sio__socket_expire_acks(sio_socket *s, uint64_t now)
             continue;
         }
         sio__list_remove(&a->node);
+        s->nacks--;
         if (a->fn) a->fn(s, SIO_ETIMEDOUT, NULL, a->ud);
         sio__free(a);
         /* The callback disconnected the socket: every other ack was failed and freed (tmp
@@ -603,6 +620,12 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
 {
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
     if (sio__reserved_event(event)) return SIO_EINVAL;
+    if (fn && s->nacks >= s->nsp->io->opt.max_pending_acks) {
+        sio__log_warn(s->nsp->io->log,
+                      "socket.io: %s: max_pending_acks (%u) reached: emit \"%.64s\" refused", s->id,
+                      s->nsp->io->opt.max_pending_acks, event);
+        return SIO_ELIMIT;
+    }
     json_t *data = json_array();
     if (!data || json_array_append_new(data, json_string(event)) || json_array_extend(data, args)) {
         json_decref(data);
@@ -643,6 +666,7 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
             return r;
         }
         sio__list_push_back(&s->acks, &a->node);
+        s->nacks++;
         if (timeout_ms) {
             a->deadline = uv_now(s->nsp->io->loop) + timeout_ms;
             if (!sio__list_linked(&s->ack_node))
@@ -698,11 +722,27 @@ int sio_emit_ack(sio_socket *s, uint32_t timeout_ms, sio_ack_cb fn, void *ud, co
 
 /* ---- rooms ---- */
 
+int sio__socket_join(sio_socket *s, const char *room)
+{
+    sio__adapter *a = s->nsp->adapter;
+    const sio__io *io = s->nsp->io;
+    uint32_t max = io->opt.max_rooms_per_socket;
+    /* The socket's own room does not count. */
+    if (max && s->member.nrooms > max && !a->ops->in_room(a, &s->member, room)) {
+        sio__log_warn(io->log,
+                      "socket.io: %s: max_rooms_per_socket (%u) reached: room \"%.64s\" "
+                      "not joined",
+                      s->id, max, room);
+        return SIO_ELIMIT;
+    }
+    return a->ops->join(a, &s->member, room);
+}
+
 int sio_join(sio_socket *s, const char *room)
 {
     if (!s || !room) return SIO_EINVAL;
     if (s->state != SOCK_CONNECTED) return SIO_ECLOSED;
-    return s->nsp->adapter->ops->join(s->nsp->adapter, &s->member, room);
+    return sio__socket_join(s, room);
 }
 
 void sio_leave(sio_socket *s, const char *room)

@@ -91,8 +91,9 @@ static void fail(sio_ws *ws, uint16_t code, const char *reason)
     if (ws->failed) return;
     ws->failed = 1;
     if (!ws->close_received) ws->peer_code = code; /* what on_close reports */
-    sio__log_debug(sio__net_log(ws->c->net), "websocket: closing with %u: %s", code,
-                   reason ? reason : "");
+    /* A message over the limit is worth a line; other protocol violations are noise. */
+    sio__log(sio__net_log(ws->c->net), code == 1009 ? SIO_LOG_INFO : SIO_LOG_DEBUG,
+             "websocket: closing with %u: %s", code, reason ? reason : "");
     send_close(ws, code, reason);
     sio__conn_end(ws->c);
 }

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, rawRequest, request, httpGet, root, sleep } from './lib/harness.mjs';
+import { startServer, rawRequest, request, httpGet, root, sleep, until } from './lib/harness.mjs';
 
 const pub = path.join(root, 'tests/fixtures/public');
 let srv;
@@ -287,6 +287,7 @@ describe('http', { concurrency: false }, () => {
     const ms = Date.now() - t0;
     assert.ok(r.closed, 'the server closed the connection');
     assert.ok(ms >= 9500 && ms < 13000, `closed after ${ms} ms`);
+    assert.match(srv.stderr(), /: 408 Request Timeout \(request not complete in time\)/, 'logged');
   });
 
   test('connection takeover: an upgrade hands the raw connection over, with early bytes', async () => {
@@ -323,6 +324,26 @@ describe('http', { concurrency: false }, () => {
     assert.ok(at > 0, text);
     const upgraded = text.slice(text.indexOf('\r\n\r\n', at + 4) + 4);
     assert.equal(upgraded, 'early');
+  });
+
+  test('a late answer to a client that left goes nowhere, not to the next connection', async () => {
+    // The handler answers 300 ms later and does not watch for the client leaving: its state
+    // must not be handed to the next connection meanwhile.
+    const net = await import('node:net');
+    const a = net.connect(srv.port, '127.0.0.1');
+    await new Promise((resolve) => a.on('connect', resolve));
+    a.write('GET /late?first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(50);
+    a.resetAndDestroy();
+    await sleep(50);
+    const b = await rawRequest(srv.port, 'GET /late?second HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 1000 });
+    const text = b.data.toString();
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(text.endsWith('\r\n\r\nsecond'), text);
+    assert.equal(text.split('HTTP/1.1').length, 2, text);
+    await until(() => /late first: ECLOSED/.test(srv.stderr()), 2000, 'the late answer to the first client');
+    assert.match(srv.stderr(), /late second: OK/);
+    await stillServes();
   });
 
   test('a client that leaves in the middle of a large file leaves nothing behind', async () => {

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "locale.h"
 #include "sio.h"
 #include "sio/json.h"
 #include "sio/packet.h"
@@ -1385,6 +1386,33 @@ static const struct {
     {0xbedd5c31593e5fb7ull, "-0.000007"},
 };
 
+/* Numbers read and write as in JavaScript whatever the locale's decimal point. */
+static void test_numbers_in_a_comma_locale(void **state)
+{
+    (void)state;
+    comma_locale l;
+    comma_locale_enter(&l);
+    char buf[32];
+    for (size_t i = 0; i < sizeof number_vectors / sizeof *number_vectors; i++) {
+        double d;
+        memcpy(&d, &number_vectors[i].bits, 8);
+        sio__sp_format_double(d, buf);
+        if (strcmp(buf, number_vectors[i].js))
+            fail_msg("%016llx: got %s, want %s", (unsigned long long)number_vectors[i].bits, buf,
+                     number_vectors[i].js);
+    }
+    static const char text[] = "[1.5,-0.25,6.02e23,1e-7]";
+    json_t *v = NULL;
+    size_t where = 0;
+    assert_int_equal(sio__json_parse(text, sizeof text - 1, 32, &v, &where), 0);
+    assert_true(json_real_value(json_array_get(v, 0)) == 1.5);
+    assert_true(json_real_value(json_array_get(v, 1)) == -0.25);
+    assert_true(json_real_value(json_array_get(v, 2)) == 6.02e23);
+    assert_true(json_real_value(json_array_get(v, 3)) == 1e-7);
+    json_decref(v);
+    comma_locale_leave(&l);
+}
+
 static void test_stringify_numbers(void **state)
 {
     char buf[32];
@@ -2051,6 +2079,7 @@ int main(void)
         cmocka_unit_test(test_binary_nodes),
         cmocka_unit_test(test_equal_and_copy),
         cmocka_unit_test(test_binary_key_from_wire),
+        cmocka_unit_test(test_numbers_in_a_comma_locale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,9 +22,10 @@
 //                          without auth {token: "secret"} ("unauthorized", data {code: 401})
 //   ^/dyn-[0-9]+$          dynamic namespaces with the same handlers
 //   compressed (on)        send "big" (2000 'z's) to the sender through to(id).compress(on)
-//   join (room), leave (room), broadcast (...args) → "broadcast" (...args) to all but the
-//                          sender, to-room (room, payload) → "to-room" (payload) to the room;
-//                          each acks with no values once done, when asked to
+//   join (room, ack)       ack {err: null}
+//   leave (room), broadcast (...args) → "broadcast" (...args) to all but the sender,
+//                          to-room (room, payload) → "to-room" (payload) to the room; each
+//                          acks with no values once done, when asked to
 // bench: default timings, "/" only: echo, echo-ack, broadcast (all but the sender), join,
 //   to-room (room, payload) → emit "to-room" (payload) to the room.
 // --recovery MS: connectionStateRecovery with maxDisconnectionDuration MS.
@@ -125,7 +126,7 @@ function onSioConnection(socket) {
   socket.on('join', (room, ack) => {
     if (typeof room !== 'string') return;
     socket.join(room);
-    if (typeof ack === 'function') ack();
+    if (typeof ack === 'function') ack({ err: null });
   });
   socket.on('leave', (room, ack) => {
     if (typeof room !== 'string') return;
