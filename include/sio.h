@@ -176,6 +176,13 @@ typedef struct sio_io_options {
     uint32_t recovery_max_disconnection_ms;
     /* Run the middlewares again for a recovered socket (Node's skipMiddlewares: false). */
     int recovery_run_middlewares;
+    /* The outbound bound of each client connection, in bytes: what waits for its next
+     * long-polling GET, or what its WebSocket has not written yet (a broadcast's shared
+     * buffer counts for every client that still holds it). Volatile packets are dropped
+     * as soon as anything waits; a packet that would take a client past the bound closes
+     * its connection instead ("transport error", logged), unless nothing is queued. Node
+     * buffers without limit. 0: 16 MiB, or 4 times max_http_buffer_size when that is more. */
+    size_t max_buffered_bytes;
     /*
      * The Origin allowlist of the Engine.IO handshake and of every WebSocket upgrade on
      * io.path, against cross-site WebSocket hijacking (Node has none: its allowRequest is
@@ -211,6 +218,31 @@ typedef struct sio_io_options {
     void *reserved[8];
 } sio_io_options;
 
+/* Lowest TLS versions a server can be set to accept. */
+enum { SIO_TLS_1_2 = 12, SIO_TLS_1_3 = 13 };
+
+/*
+ * TLS for every listener of a server (https and wss): set cert_file and key_file. Zeroed,
+ * the server speaks plain TCP. See docs/security.md ("TLS") for the defaults and what is
+ * refused.
+ */
+typedef struct sio_tls_options {
+    /* PEM file: the server certificate, then the intermediate certificates of its chain. */
+    const char *cert_file;
+    /* PEM file: the certificate's private key (unencrypted). */
+    const char *key_file;
+    /* OpenSSL cipher list for TLS 1.2; NULL means ECDHE with AES-GCM or ChaCha20-Poly1305
+     * (Mozilla's "intermediate" list). TLS 1.3 uses OpenSSL's default suites. */
+    const char *ciphers;
+    /* Lowest version accepted: SIO_TLS_1_2 (0 means this) or SIO_TLS_1_3. */
+    int min_version;
+    /* A client must complete its handshake within this many ms of connecting, or it is
+     * closed; 0 means 10000 (Node's handshakeTimeout is 120000: shorter here, since a
+     * half-open handshake holds the largest per-connection state the server has). */
+    uint32_t handshake_timeout_ms;
+    void *reserved[4];
+} sio_tls_options;
+
 typedef struct sio_server_options {
     /* Directory served for GET/HEAD on "/" and below; NULL serves no files. */
     const char *static_dir;
@@ -229,6 +261,8 @@ typedef struct sio_server_options {
     void *log_ud;
     /* The Socket.IO endpoint (served once a namespace exists: sio_of()). */
     sio_io_options io;
+    /* TLS on every listener when tls.cert_file and tls.key_file are set. */
+    sio_tls_options tls;
     /* Most open connections (Node's server.maxConnections); 0 means no bound. A connection
      * past it is accepted and closed at once, and logged (at most one line a second). */
     uint32_t max_connections;
@@ -239,10 +273,11 @@ typedef struct sio_server_options {
  * Create a server on loop (NULL: the server creates and owns its own loop). opts may be
  * NULL; it is copied, but not the strings it points to: they must outlive the server
  * (static_dir is copied here, io.path and io.client_dir by the first sio_of()). Returns
- * NULL on allocation failure or when static_dir cannot be resolved. SIGPIPE is set to be
- * ignored unless the application has its own handler (a write to a reset connection would
- * otherwise end the process). Free with sio_server_free() once the loop no longer runs, or
- * let sio_run() return and then free.
+ * NULL on allocation failure, when static_dir cannot be resolved, or when TLS is asked
+ * for and its certificate or key cannot be loaded or do not match (with a log line).
+ * SIGPIPE is set to be ignored unless the application has its own handler (a write to a
+ * reset connection would otherwise end the process). Free with sio_server_free() once the
+ * loop no longer runs, or let sio_run() return and then free.
  */
 sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts);
 
@@ -442,7 +477,8 @@ typedef struct sio_ws_options {
     int per_message_deflate;
     /* Messages shorter than this are sent uncompressed; 0 means 1024. */
     size_t deflate_threshold;
-    /* Sends fail with SIO_EAGAIN while more than this many bytes wait; 0 means 16 MiB. */
+    /* Sends fail with SIO_EAGAIN while more than this many bytes wait, and a peer that pings
+     * meanwhile (it does not read) is dropped rather than queued more pongs; 0: 16 MiB. */
     size_t max_buffered;
     /* After sio_ws_close(), the peer has this long to answer; 0 means 5000 ms. */
     uint32_t close_timeout_ms;
@@ -602,7 +638,8 @@ int sio_event_unpack(const sio_event *ev, const char *fmt, ...);
 int sio_event_wants_ack(const sio_event *ev);
 /* Answer the client's ack with values packed from fmt (NULL: no values). Once per event;
  * later calls return SIO_ESTATE, events without an ack SIO_ESTATE too; SIO_ECLOSED once
- * the socket disconnected; SIO_EINVAL for a bad format. */
+ * the socket disconnected (or when the answer would take its client past
+ * io.max_buffered_bytes, which closes it); SIO_EINVAL for a bad format. */
 int sio_ack(sio_event *ev, const char *fmt, ...);
 /* The same with the values as an array (borrowed). */
 int sio_ack_array(sio_event *ev, json_t *args);
@@ -613,10 +650,11 @@ int sio_ack_array(sio_event *ev, json_t *args);
 sio_event *sio_event_keep(sio_event *ev);
 void sio_event_release(sio_event *ev);
 
-/* socket.emit(event, ...args). 0, SIO_ECLOSED (not connected, or its session closing),
- * SIO_EINVAL (bad format or a reserved event name), SIO_ETOOBIG (more than io.max_attachments
- * binary values, 10 by default, or nesting deeper than 128), SIO_EAGAIN (a WebSocket client with
- * over 64 MiB queued: the packet is dropped), SIO_ENOMEM. */
+/* socket.emit(event, ...args). 0, SIO_ECLOSED (not connected, or its session closing, also
+ * when the packet would take the client past io.max_buffered_bytes: the packet is dropped
+ * and the connection closes at the end of the loop turn), SIO_EINVAL (bad format or a
+ * reserved event name), SIO_ETOOBIG (more than io.max_attachments binary values, 10 by
+ * default, or nesting deeper than 128), SIO_ENOMEM. */
 int sio_emit(sio_socket *s, const char *event, const char *fmt, ...);
 /* The same with the arguments as an array (borrowed): socket.emit(event, ...args). */
 int sio_emit_array(sio_socket *s, const char *event, json_t *args);
@@ -669,6 +707,9 @@ int64_t sio_socket_issued(const sio_socket *s);
 int sio_socket_secure(const sio_socket *s);
 /* The transport in use: SIO_TRANSPORT_POLLING or SIO_TRANSPORT_WEBSOCKET. */
 int sio_socket_transport(const sio_socket *s);
+/* Bytes waiting to be sent to the socket's client (shared by its sockets in every
+ * namespace): what io.max_buffered_bytes bounds. 0 once the connection is gone. */
+size_t sio_socket_buffered(const sio_socket *s);
 
 /* ---- rooms ---- */
 

@@ -650,7 +650,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: sio-chat [--host H] [--port P] [--public DIR] [--history N]\n"
-            "                [--max-image BYTES]\n"
+            "                [--max-image BYTES] [--tls-cert FILE --tls-key FILE]\n"
             "\n"
             "  --host H           address to listen on (default: all interfaces, \"::\" and "
             "0.0.0.0)\n"
@@ -659,6 +659,8 @@ static void usage(FILE *out)
             "                     (default: apps/chat/public)\n"
             "  --history N        messages kept per room for newcomers (default: 50)\n"
             "  --max-image BYTES  largest image accepted (default: 1048576)\n"
+            "  --tls-cert FILE    serve https and wss with this PEM certificate (chain)\n"
+            "  --tls-key FILE     ... and this PEM private key (both are needed)\n"
             "  --help             show this help\n"
             "\n"
             "The browser client is served at /socket.io/socket.io.js. SIGINT or SIGTERM shuts\n"
@@ -676,6 +678,7 @@ static long parse_number(const char *s, long min, long max)
 int main(int argc, char **argv)
 {
     const char *host = NULL, *public_dir = "apps/chat/public";
+    const char *tls_cert = NULL, *tls_key = NULL;
     long port = 3000, history = DEFAULT_HISTORY, max_image = DEFAULT_MAX_IMAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -688,6 +691,10 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--public") && v) {
             public_dir = v, i++;
+        } else if (!strcmp(a, "--tls-cert") && v) {
+            tls_cert = v, i++;
+        } else if (!strcmp(a, "--tls-key") && v) {
+            tls_key = v, i++;
         } else if (!strcmp(a, "--history") && v && (history = parse_number(v, 0, 10000)) >= 0) {
             i++;
         } else if (!strcmp(a, "--max-image") && v &&
@@ -699,6 +706,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (!tls_cert != !tls_key) {
+        fprintf(stderr, "sio-chat: --tls-cert and --tls-key go together\n\n");
+        usage(stderr);
+        return 2;
+    }
 
     sio_server_options opts = {
         .static_dir = public_dir,
@@ -708,10 +720,13 @@ int main(int argc, char **argv)
         /* Room for the largest image and the rest of its packet; a bigger packet closes the
          * connection, as maxHttpBufferSize does in Node. */
         .io.max_http_buffer_size = (size_t)max_image + 64 * 1024,
+        /* https and wss when a certificate is given. */
+        .tls = {.cert_file = tls_cert, .key_file = tls_key},
     };
     sio_server *io = sio_server_new(NULL, &opts);
     if (!io) {
-        fprintf(stderr, "sio-chat: cannot start (is --public %s a directory?)\n", public_dir);
+        fprintf(stderr, "sio-chat: cannot start (is --public %s a directory?%s)\n", public_dir,
+                tls_cert ? " are the TLS certificate and key readable and a pair?" : "");
         return 1;
     }
 
@@ -744,7 +759,8 @@ int main(int argc, char **argv)
     if (r) {
         fprintf(stderr, "sio-chat: cannot listen on port %ld: %s\n", port, sio_strerror(r));
     } else {
-        log_line("sio-chat: listening on http://localhost:%d", sio_server_port(io, 0));
+        log_line("sio-chat: listening on %s://localhost:%d", tls_cert ? "https" : "http",
+                 sio_server_port(io, 0));
         r = sio_run(io);
     }
 

@@ -54,13 +54,18 @@ typedef struct sio__eio_options {
      * sio_verdict_done(), now or later. NULL: every handshake is allowed. */
     sio_allow_request_cb allow_request;
     void *allow_request_ud;
+    /* The outbound bound of a session, in bytes: what waits for a polling GET, or what the
+     * WebSocket has not written yet. A message that would take a session past it (unless
+     * nothing is queued) closes the session ("transport error"). 0: 16 MiB, or 4 times
+     * max_http_buffer_size when that is more. */
+    size_t max_buffered_bytes;
     /* The Origin allowlist of handshakes and WebSocket upgrades (sio_io_options'); unset:
      * cors.origins and cors.origin_cb when cors is enabled with either, else none. */
     const char *const *allowed_origins;
     size_t nallowed_origins;
     int (*allow_origin)(const char *origin, void *ud);
     void *allow_origin_ud;
-    /* Where refusals are logged; NULL: nowhere. */
+    /* Where refusals and the outbound bound are logged; NULL: nowhere. */
     const sio__logger *log;
     const sio__eio_callbacks *cb;
     void *ud;
@@ -82,9 +87,23 @@ enum {
     SIO__EIO_BINARY = 1,      /* binary, else text */
     SIO__EIO_NO_COMPRESS = 2, /* never deflated: permessage-deflate or the polling response
                                * (which is compressed when any packet in it may be) */
+    SIO__EIO_ADMITTED = 4,    /* already counted by sio__eio_admit(): not checked again */
 };
 
-/* Queue a message. 0, SIO_ECLOSED (closing or closed) or SIO_ENOMEM. */
+/*
+ * Check that a message of len bytes in nparts Engine.IO packets fits under the session's
+ * outbound bound, before sending its parts with SIO__EIO_ADMITTED: a message in several
+ * packets (Socket.IO's binary ones) is then sent whole or not at all. 0 when it fits (or
+ * nothing is queued); otherwise SIO_ECLOSED, a log line, and the session is closed at the
+ * end of the loop turn ("transport error"); until then every send fails with SIO_ECLOSED
+ * and the session is not writable.
+ */
+int sio__eio_admit(sio__eio_socket *s, size_t len, size_t nparts);
+/* Bytes waiting to be sent on the session (the bound's measure). */
+size_t sio__eio_buffered(const sio__eio_socket *s);
+
+/* Queue a message: checked against the outbound bound unless SIO__EIO_ADMITTED. 0,
+ * SIO_ECLOSED (closing or closed, or over the bound) or SIO_ENOMEM. */
 int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int flags);
 /* The same with a shared block (a broadcast encoded once); takes a reference. */
 int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int flags);

@@ -7,6 +7,16 @@
  * GET answers it with all its packets as one payload, so a burst costs one response. Over
  * WebSocket each packet leaves as one frame at once.
  *
+ * Every session has an outbound bound (max_buffered_bytes): the bytes waiting for the next
+ * GET, or not yet written to the WebSocket. A client that stops reading fills it, and the
+ * message that would pass it closes the session ("transport error", as engine.io names a
+ * failed transport) instead of being queued, with a log line. The close waits for the end
+ * of the loop turn (the flush check), so a send never runs close callbacks under its
+ * caller: until then sends fail and the session is not writable. Its WebSocket is then
+ * dropped at once, queued output and all: a close handshake would wait behind the very
+ * bytes the peer does not read. Node has no such bound (its buffers grow without limit);
+ * this one is libsio's deliberate difference.
+ *
  * Timers are one sweep per server over all sessions: the v4 ping schedule, the pong and
  * v3 ping deadlines, the upgrade deadline and the deadline of a polling close that waits
  * for the client's next GET. Engine.IO's deadlines are coarse, and one uv_timer_t per
@@ -57,10 +67,12 @@ struct sio__eio_socket {
     sio_ws *probe;     /* a WebSocket being upgraded to */
     pkt *q;
     void *data;
+    size_t qbytes; /* bytes of the queued packets */
     uint32_t nq, capq;
     uint64_t next_ping, deadline, upgrade_deadline, close_deadline;
     uint8_t version, transport, state, b64;
     uint8_t probing, awaiting_pong, refreshed, get_enc;
+    uint8_t overflow; /* over the outbound bound: closes at the end of the turn */
     uint16_t busy;
     char sid[22];
 };
@@ -153,6 +165,7 @@ static void drop_queue(sio__eio_socket *s)
 {
     for (size_t i = 0; i < s->nq; i++) sio__bytes_unref(s->q[i].data);
     s->nq = 0;
+    s->qbytes = 0;
 }
 
 static void free_session(sio__eio_socket *s)
@@ -183,6 +196,7 @@ static int queue_packet(sio__eio_socket *s, int type, sio__bytes *b, int flags)
     }
     s->q[s->nq++] = (pkt){(uint8_t)type, (uint8_t)(flags & SIO__EIO_BINARY),
                           (uint8_t) !!(flags & SIO__EIO_NO_COMPRESS), b ? sio__bytes_ref(b) : NULL};
+    s->qbytes += b ? b->len : 0;
     return 0;
 }
 
@@ -224,6 +238,38 @@ static void schedule_flush(sio__eio_socket *s)
     sio__list_push_back(&srv->to_flush, &s->flush_node);
 }
 
+size_t sio__eio_buffered(const sio__eio_socket *s)
+{
+    if (s->transport == SIO__EIO_WEBSOCKET) return s->ws ? sio_ws_buffered(s->ws) : 0;
+    return s->qbytes;
+}
+
+/* Per packet: a WebSocket frame header and the Engine.IO type, or a payload's separator. */
+#define PART_OVERHEAD 16
+
+int sio__eio_admit(sio__eio_socket *s, size_t len, size_t nparts)
+{
+    if (s->state != S_OPEN || s->overflow) return SIO_ECLOSED;
+    size_t bound = s->srv->opt.max_buffered_bytes, queued = sio__eio_buffered(s);
+    size_t n = len + nparts * PART_OVERHEAD;
+    if (!queued || (queued <= bound && n <= bound - queued)) return 0;
+    s->overflow = 1;
+    sio__log_info(s->srv->opt.log,
+                  "engine.io: %s: outbound bound reached (max_buffered_bytes %zu: %zu bytes "
+                  "queued, %zu more): closing the session (transport error)",
+                  s->sid, bound, queued, len);
+    schedule_flush(s);
+    return SIO_ECLOSED;
+}
+
+/* Whether a message may be sent: the session is open, and the message fits under the
+ * bound (or was admitted already). */
+static int check_send(sio__eio_socket *s, size_t len, int flags)
+{
+    if (s->state != S_OPEN || s->overflow) return SIO_ECLOSED;
+    return flags & SIO__EIO_ADMITTED ? 0 : sio__eio_admit(s, len, 1);
+}
+
 static int send_packet(sio__eio_socket *s, int type, sio__bytes *b, int flags)
 {
     if (s->transport == SIO__EIO_WEBSOCKET && s->ws) {
@@ -243,7 +289,8 @@ static int send_control(sio__eio_socket *s, int type)
 
 int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int flags)
 {
-    if (s->state != S_OPEN) return SIO_ECLOSED;
+    int r = check_send(s, b ? b->len : 0, flags);
+    if (r) return r;
     return send_packet(s, SIO__EIO_MESSAGE, b && b->len ? b : NULL, flags);
 }
 
@@ -268,13 +315,14 @@ static sio__bytes *build_frame(const sio__bytes *b, int binary, int version)
 int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int flags, sio__bytes *frames[2])
 {
     int binary = flags & SIO__EIO_BINARY;
-    if (s->state != S_OPEN) return SIO_ECLOSED;
+    int r = check_send(s, b ? b->len : 0, flags);
+    if (r) return r;
     if (s->transport == SIO__EIO_WEBSOCKET && s->ws && frames) {
         sio__bytes **slot = &frames[s->version < 4];
         if (!*slot) *slot = build_frame(b, binary, s->version);
         if (*slot) {
             size_t payload = (b ? b->len : 0) + (binary && s->version >= 4 ? 0 : 1);
-            int r = sio__ws_send_shared(s->ws, *slot, payload, !(flags & SIO__EIO_NO_COMPRESS));
+            r = sio__ws_send_shared(s->ws, *slot, payload, !(flags & SIO__EIO_NO_COMPRESS));
             if (r != SIO_ESTATE) return r;
         }
     }
@@ -283,7 +331,8 @@ int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int flags, sio__byte
 
 int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int flags)
 {
-    if (s->state != S_OPEN) return SIO_ECLOSED;
+    int r = check_send(s, len, flags);
+    if (r) return r;
     if (s->transport == SIO__EIO_WEBSOCKET && s->ws) {
         sio__eio_packet p = {SIO__EIO_MESSAGE, (uint8_t)(flags & SIO__EIO_BINARY), data ? data : "",
                              len};
@@ -291,7 +340,7 @@ int sio__eio_send(sio__eio_socket *s, const void *data, size_t len, int flags)
     }
     sio__bytes *b = NULL;
     if (len && !(b = sio__bytes_copy(data, len))) return SIO_ENOMEM;
-    int r = send_packet(s, SIO__EIO_MESSAGE, b, flags);
+    r = send_packet(s, SIO__EIO_MESSAGE, b, flags);
     sio__bytes_unref(b);
     return r;
 }
@@ -349,13 +398,31 @@ static void answer_get(sio__eio_socket *s, int with_close)
 
 static void flush_polling(sio__eio_socket *s)
 {
+    if (s->overflow) {
+        close_session(s, "transport error", BY_SERVER);
+        return;
+    }
     if (!s->get) return;
     if (s->state == S_CLOSING) {
         answer_get(s, 1);
         close_session(s, "forced close", BY_SERVER);
         return;
     }
-    if (s->nq) answer_get(s, 0);
+    if (!s->nq) return;
+    /* A client may send its next GET on a connection whose earlier responses it has not
+     * read (pipelining): they count toward the bound too. */
+    size_t unread = sio__http_res_queued(s->get), bound = s->srv->opt.max_buffered_bytes;
+    if (unread && (unread > bound || s->qbytes > bound - unread)) {
+        s->overflow = 1;
+        sio__log_info(s->srv->opt.log,
+                      "engine.io: %s: outbound bound reached (max_buffered_bytes %zu: %zu bytes "
+                      "queued, %zu unread on the polling connection): closing the session "
+                      "(transport error)",
+                      s->sid, bound, s->qbytes, unread);
+        close_session(s, "transport error", BY_SERVER);
+        return;
+    }
+    answer_get(s, 0);
 }
 
 static void on_flush(uv_check_t *h)
@@ -444,7 +511,10 @@ static void close_session(sio__eio_socket *s, const char *reason, int by)
     }
     if (s->ws) {
         sio_ws_set_data(s->ws, NULL);
-        sio_ws_close(s->ws, 0, NULL);
+        if (s->overflow)
+            sio__ws_terminate(s->ws);
+        else
+            sio_ws_close(s->ws, 0, NULL);
         s->ws = NULL;
     }
     drop_queue(s);
@@ -1052,6 +1122,14 @@ sio__eio_server *sio__eio_server_new(uv_loop_t *loop, const sio__eio_options *op
     if (!o->transports) o->transports = SIO__EIO_POLLING | SIO__EIO_WEBSOCKET;
     if (!o->http_compression_threshold) o->http_compression_threshold = 1024;
     if (!o->per_message_deflate_threshold) o->per_message_deflate_threshold = 1024;
+    if (!o->max_buffered_bytes) {
+        /* Room for a burst of the largest messages clients may send, which servers often
+         * relay to others. */
+        o->max_buffered_bytes = (size_t)16 << 20;
+        if (o->max_http_buffer_size <= SIZE_MAX / 4 &&
+            o->max_http_buffer_size * 4 > o->max_buffered_bytes)
+            o->max_buffered_bytes = o->max_http_buffer_size * 4;
+    }
     /* Node's path rule: strip one trailing slash, then add it back. */
     const char *p = o->path ? o->path : "/engine.io/";
     size_t n = strlen(p);
@@ -1073,7 +1151,9 @@ sio__eio_server *sio__eio_server_new(uv_loop_t *loop, const sio__eio_options *op
         .max_message = o->max_http_buffer_size,
         .per_message_deflate = o->per_message_deflate,
         .deflate_threshold = o->per_message_deflate_threshold,
-        .max_buffered = 64u << 20,
+        /* Messages are bounded here (sio__eio_admit); the WebSocket's own bound then only
+         * stops pongs to a peer that pings without reading. */
+        .max_buffered = o->max_buffered_bytes,
     };
     sio__ws_group_init(&srv->ws, &wo);
     /* Deadlines are checked at a tenth of the shorter period (10 ms to 1 s). */
@@ -1111,6 +1191,10 @@ void sio__eio_server_close_all(sio__eio_server *srv)
     /* engine.io's close(): discard the transport; a parked poll gets a close packet. */
     while (!sio__list_empty(&srv->sessions)) {
         sio__eio_socket *s = sio__container_of(srv->sessions.next, sio__eio_socket, node);
+        /* What is queued for a parked GET goes out with the close packet (the last packets
+         * the application sent, such as disconnects); over WebSocket the close frame
+         * follows whatever is still queued. */
+        if (s->get && s->nq && !s->overflow && s->transport == SIO__EIO_POLLING) answer_get(s, 1);
         close_session(s, "forced close", BY_SERVER);
     }
     while (!sio__list_empty(&srv->verdicts)) {
@@ -1144,7 +1228,7 @@ void sio__eio_server_free(sio__eio_server *srv)
 
 int sio__eio_writable(const sio__eio_socket *s)
 {
-    if (s->state != S_OPEN) return 0;
+    if (s->state != S_OPEN || s->overflow) return 0;
     if (s->transport == SIO__EIO_WEBSOCKET) return s->ws && sio_ws_buffered(s->ws) == 0;
     return s->get && s->nq == 0;
 }

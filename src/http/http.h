@@ -111,6 +111,7 @@ typedef struct sio__http_options {
     uint32_t max_header_bytes;
     uint32_t header_timeout_ms;
     uint32_t keepalive_timeout_ms;
+    sio__tls_ctx *tls; /* not NULL: every listener serves TLS with it */
 } sio__http_options;
 
 sio__http_server *sio__http_server_new(sio__net *net, const sio__http_options *opts);

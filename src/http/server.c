@@ -717,6 +717,7 @@ int sio__http_server_listen(sio__http_server *s, const char *host, int port)
     s->listeners = nl;
     int r = sio__listener_start(s->net, host, port, on_accept, s, &nl[s->nlisteners]);
     if (r) return r;
+    if (s->opt.tls) sio__listener_set_tls(nl[s->nlisteners], s->opt.tls);
     s->nlisteners++;
     return 0;
 }

@@ -45,6 +45,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     sio__conn *c = s->data;
     if (nread > 0) {
         c->net->read_seen = 1;
+        if (c->tls) {
+            if (!c->ending || !c->tls->hs_done)
+                sio__tls_read(c, (const uint8_t *)buf->base, (size_t)nread);
+            return;
+        }
         if (!c->ending && c->ev && c->ev->on_read)
             c->ev->on_read(c, (uint8_t *)buf->base, (size_t)nread, c->ud);
         return;
@@ -116,34 +121,38 @@ void sio__conn_read_stop(sio__conn *c)
 
 /* ---- the output queue ---- */
 
-static inline sio__wq_ent *q_at(sio__conn *c, uint32_t i)
+static inline sio__wq_ent *q_at(sio__wq *w, uint32_t i)
 {
-    return &c->q[(c->q_head + i) & (c->q_cap - 1)];
+    return &w->ents[(w->head + i) & (w->cap - 1)];
 }
 
-static int q_push(sio__conn *c, sio__bytes *b, uint32_t off, uint32_t len)
+sio__wq_ent *sio__wq_at(sio__wq *w, uint32_t i)
 {
-    if (c->q_len == c->q_cap) {
-        uint32_t ncap = c->q_cap ? c->q_cap * 2 : 4;
+    return q_at(w, i);
+}
+
+int sio__wq_push(sio__conn *c, sio__wq *w, sio__bytes *b, uint32_t off, uint32_t len)
+{
+    if (w->len == w->cap) {
+        uint32_t ncap = w->cap ? w->cap * 2 : 4;
         sio__wq_ent *nq = sio__reallocarray(NULL, ncap, sizeof(*nq));
         if (!nq) return SIO_ENOMEM;
-        for (uint32_t i = 0; i < c->q_len; i++) nq[i] = *q_at(c, i);
-        sio__free(c->q);
-        c->q = nq;
-        c->q_cap = ncap;
-        c->q_head = 0;
+        for (uint32_t i = 0; i < w->len; i++) nq[i] = *q_at(w, i);
+        sio__free(w->ents);
+        w->ents = nq;
+        w->cap = ncap;
+        w->head = 0;
     }
-    *q_at(c, c->q_len) = (sio__wq_ent){b, off, len};
-    c->q_len++;
+    *q_at(w, w->len) = (sio__wq_ent){b, off, len};
+    w->len++;
     c->queued += len;
     return 0;
 }
 
-/* Drop n written bytes from the front of the queue. */
-static void q_consume(sio__conn *c, size_t n)
+void sio__wq_consume(sio__conn *c, sio__wq *w, size_t n)
 {
-    while (n && c->q_len) {
-        sio__wq_ent *e = q_at(c, 0);
+    while (n && w->len) {
+        sio__wq_ent *e = q_at(w, 0);
         if (e->len > n) {
             e->off += (uint32_t)n;
             e->len -= (uint32_t)n;
@@ -152,37 +161,67 @@ static void q_consume(sio__conn *c, size_t n)
         }
         n -= e->len;
         c->queued -= e->len;
-        if (e->b == c->tail) c->tail = NULL;
+        if (e->b == w->tail) w->tail = NULL;
         sio__bytes_unref(e->b);
-        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
-        c->q_len--;
+        w->head = (w->head + 1) & (w->cap - 1);
+        w->len--;
     }
-    if (!c->q_len) {
+    if (!w->len) {
         /* An idle connection keeps no ring. */
-        sio__free(c->q);
-        c->q = NULL;
-        c->q_cap = 0;
-        c->q_head = 0;
+        sio__free(w->ents);
+        w->ents = NULL;
+        w->cap = 0;
+        w->head = 0;
     }
 }
 
-static void q_release(sio__conn *c)
+int sio__wq_append(sio__conn *c, sio__wq *w, const void *p, size_t n, size_t block)
 {
-    while (c->q_len) {
-        sio__bytes_unref(q_at(c, 0)->b);
-        c->q_head = (c->q_head + 1) & (c->q_cap - 1);
-        c->q_len--;
+    if (w->tail && w->len) {
+        /* The tail block is the last entry and ends where its data ends: append. Bytes
+         * already handed to the kernel are never moved, so this is safe mid-write. */
+        sio__wq_ent *e = q_at(w, w->len - 1);
+        if (e->b == w->tail && e->off + e->len == w->tail->len &&
+            w->tail->cap - w->tail->len >= n) {
+            memcpy(w->tail->data + w->tail->len, p, n);
+            w->tail->len += (uint32_t)n;
+            e->len += (uint32_t)n;
+            c->queued += n;
+            return 0;
+        }
     }
-    sio__free(c->q);
-    c->q = NULL;
-    c->q_cap = 0;
-    c->queued = 0;
-    c->tail = NULL;
+    sio__bytes *b = sio__bytes_new(n < block ? block : n);
+    if (!b) return SIO_ENOMEM;
+    memcpy(b->data, p, n);
+    b->len = (uint32_t)n;
+    int r = sio__wq_push(c, w, b, 0, (uint32_t)n);
+    if (r) {
+        sio__bytes_unref(b);
+        return r;
+    }
+    w->tail = b->cap > b->len ? b : NULL;
+    return 0;
 }
 
-static void mark_pending(sio__conn *c)
+void sio__wq_release(sio__conn *c, sio__wq *w)
 {
-    if (!c->writing && !sio__list_linked(&c->pending_node)) {
+    while (w->len) {
+        sio__wq_ent *e = q_at(w, 0);
+        c->queued -= e->len;
+        sio__bytes_unref(e->b);
+        w->head = (w->head + 1) & (w->cap - 1);
+        w->len--;
+    }
+    sio__free(w->ents);
+    w->ents = NULL;
+    w->cap = 0;
+    w->head = 0;
+    w->tail = NULL;
+}
+
+void sio__conn_mark_pending(sio__conn *c)
+{
+    if (!c->writing && !c->closing && !sio__list_linked(&c->pending_node)) {
         sio__list_push_back(&c->net->pending, &c->pending_node);
         c->net->npending++;
     }
@@ -193,12 +232,12 @@ int sio__conn_write_bytes(sio__conn *c, sio__bytes *b, size_t off, size_t len)
     if (c->closing || c->ending) return SIO_ECLOSED;
     if (!len) return 0;
     if (off > b->len || len > b->len - off) return SIO_EINVAL;
-    int r = q_push(c, sio__bytes_ref(b), (uint32_t)off, (uint32_t)len);
+    int r = sio__wq_push(c, &c->q, sio__bytes_ref(b), (uint32_t)off, (uint32_t)len);
     if (r) {
         sio__bytes_unref(b);
         return r;
     }
-    mark_pending(c);
+    sio__conn_mark_pending(c);
     return 0;
 }
 
@@ -206,31 +245,9 @@ int sio__conn_write(sio__conn *c, const void *p, size_t n)
 {
     if (c->closing || c->ending) return SIO_ECLOSED;
     if (!n) return 0;
-    if (c->tail && c->q_len) {
-        /* The tail block is the last entry and ends where its data ends: append. Bytes
-         * already handed to the kernel are never moved, so this is safe mid-write. */
-        sio__wq_ent *e = q_at(c, c->q_len - 1);
-        if (e->b == c->tail && e->off + e->len == c->tail->len &&
-            c->tail->cap - c->tail->len >= n) {
-            memcpy(c->tail->data + c->tail->len, p, n);
-            c->tail->len += (uint32_t)n;
-            e->len += (uint32_t)n;
-            c->queued += n;
-            mark_pending(c);
-            return 0;
-        }
-    }
-    sio__bytes *b = sio__bytes_new(n < TAIL_SIZE ? TAIL_SIZE : n);
-    if (!b) return SIO_ENOMEM;
-    memcpy(b->data, p, n);
-    b->len = (uint32_t)n;
-    int r = q_push(c, b, 0, (uint32_t)n);
-    if (r) {
-        sio__bytes_unref(b);
-        return r;
-    }
-    c->tail = n < COPY_LIMIT ? b : NULL;
-    mark_pending(c);
+    int r = sio__wq_append(c, &c->q, p, n, n < COPY_LIMIT ? TAIL_SIZE : n);
+    if (r) return r;
+    sio__conn_mark_pending(c);
     return 0;
 }
 
@@ -244,11 +261,27 @@ static int write_copy(sio__conn *c, const void *p, size_t n)
     return r;
 }
 
+static int write_wire(sio__conn *c);
+
 int sio__conn_write_through(sio__conn *c, const void *head, size_t hn, const void *p, size_t n)
 {
     if (c->closing || c->ending) return SIO_ECLOSED;
+    if (c->tls) {
+        /* Nothing older waits unencrypted: encrypt straight from the caller's memory. */
+        if (c->q.len || !sio__tls_ready(c)) {
+            int r = sio__conn_write(c, head, hn);
+            return r ? r : write_copy(c, p, n);
+        }
+        if (sio__tls_encrypt_direct(c, head, hn, p, n)) {
+            sio__conn_close(c);
+            return SIO_ECLOSED;
+        }
+        if (!c->writing && write_wire(c) < 0) return SIO_ECLOSED;
+        if (c->tls->out.len) sio__conn_mark_pending(c);
+        return 0;
+    }
     size_t done = 0;
-    if (!c->q_len && !c->writing) {
+    if (!c->q.len && !c->writing) {
         uv_buf_t iov[2] = {uv_buf_init((char *)head, (unsigned)hn),
                            uv_buf_init((char *)p, (unsigned)n)};
         int r = uv_try_write((uv_stream_t *)&c->tcp, iov, 2);
@@ -300,13 +333,25 @@ static void start_shutdown(sio__conn *c)
 static void drained(sio__conn *c)
 {
     if (c->ending) {
-        if (!c->shut) start_shutdown(c);
+        if (c->shut) return;
+        /* TLS says goodbye with close_notify before the FIN. */
+        if (c->tls && sio__tls_close_notify(c) > 0) {
+            sio__conn_flush(c);
+            return;
+        }
+        if (!c->closing) start_shutdown(c);
         return;
     }
     if (c->want_drain) {
         c->want_drain = 0;
         if (c->ev && c->ev->on_drain) c->ev->on_drain(c, c->ud);
     }
+}
+
+/* The queue whose bytes go to the socket as they are. */
+static inline sio__wq *wire(sio__conn *c)
+{
+    return c->tls ? &c->tls->out : &c->q;
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -320,78 +365,100 @@ static void on_write(uv_write_t *req, int status)
         sio__conn_close(c);
         return;
     }
-    q_consume(c, c->inflight);
+    sio__wq_consume(c, wire(c), c->inflight);
     c->inflight = 0;
-    if (c->q_len)
-        sio__conn_flush(c);
-    else
-        drained(c);
+    sio__conn_flush(c);
 }
 
-static uint32_t fill_iov(sio__conn *c, uv_buf_t *iov, size_t *total)
+static uint32_t fill_iov(sio__wq *w, uv_buf_t *iov, size_t *total)
 {
-    uint32_t n = c->q_len < MAX_IOV ? c->q_len : MAX_IOV;
+    uint32_t n = w->len < MAX_IOV ? w->len : MAX_IOV;
     *total = 0;
     for (uint32_t i = 0; i < n; i++) {
-        sio__wq_ent *e = q_at(c, i);
+        sio__wq_ent *e = q_at(w, i);
         iov[i] = uv_buf_init((char *)e->b->data + e->off, e->len);
         *total += e->len;
     }
     return n;
 }
 
-void sio__conn_flush(sio__conn *c)
+/* Write the wire queue until it is empty or the kernel is full, then hand the rest to one
+ * uv_write. Returns 0, 1 when a write is outstanding, or -1 when the connection closed. */
+static int write_wire(sio__conn *c)
 {
     uv_buf_t iov[MAX_IOV];
     size_t total;
-    while (!c->closing && !c->writing && c->q_len) {
-        uint32_t n = fill_iov(c, iov, &total);
+    sio__wq *w = wire(c);
+    while (w->len) {
+        uint32_t n = fill_iov(w, iov, &total);
         int r = uv_try_write((uv_stream_t *)&c->tcp, iov, n);
         if (r == UV_EAGAIN) r = 0;
         if (r < 0) {
             sio__log_debug(c->net->log, "write failed: %s", uv_strerror(r));
             sio__conn_close(c);
-            return;
+            return -1;
         }
-        q_consume(c, (size_t)r);
+        sio__wq_consume(c, w, (size_t)r);
         if ((size_t)r == total) continue;
         /* The kernel is full: hand the rest to one uv_write and wait for it. */
-        n = fill_iov(c, iov, &total);
+        n = fill_iov(w, iov, &total);
         uv_write_t *req = sio__malloc(sizeof(*req));
         if (!req) {
             sio__conn_close(c);
-            return;
+            return -1;
         }
         req->data = c;
         r = uv_write(req, (uv_stream_t *)&c->tcp, iov, n, on_write);
         if (r) {
             sio__free(req);
             sio__conn_close(c);
-            return;
+            return -1;
         }
         c->writing = 1;
         c->inflight = (uint32_t)total;
-        return;
+        return 1;
     }
-    if (!c->closing && !c->writing && !c->q_len) drained(c);
+    return 0;
+}
+
+void sio__conn_flush(sio__conn *c)
+{
+    while (!c->closing && !c->writing) {
+        /* With TLS, plaintext is encrypted only when the previous ciphertext has left, in
+         * batches of whole records: many small messages make few records, and a shared
+         * broadcast frame stays shared while the peer is slow. */
+        if (c->tls && !c->tls->out.len && c->q.len && sio__tls_ready(c) && sio__tls_encrypt(c)) {
+            sio__conn_close(c);
+            return;
+        }
+        if (write_wire(c)) return;
+        if (!c->tls || !c->q.len || !sio__tls_ready(c)) break;
+    }
+    if (!c->closing && !c->writing && !c->q.len && !(c->tls && c->tls->out.len)) drained(c);
 }
 
 void sio__conn_want_drain(sio__conn *c)
 {
     if (c->closing) return;
     c->want_drain = 1;
-    if (!c->q_len && !c->writing) drained(c);
+    if (!c->queued && !c->writing) drained(c);
 }
 
 void sio__conn_end(sio__conn *c)
 {
     if (c->closing || c->ending) return;
+    if (c->tls && !c->tls->hs_done && !c->q.len) {
+        /* Nothing to say to a peer that has not finished its handshake. (With output
+         * queued, the ending waits for the handshake, which its timeout bounds.) */
+        sio__conn_close(c);
+        return;
+    }
     c->ending = 1;
     c->want_drain = 0;
-    if (!c->q_len && !c->writing)
-        start_shutdown(c);
+    if (!c->queued && !c->writing)
+        drained(c);
     else
-        mark_pending(c);
+        sio__conn_mark_pending(c);
 }
 
 void sio__conn_close(sio__conn *c)
@@ -408,7 +475,8 @@ void sio__conn_close(sio__conn *c)
 static void on_closed(uv_handle_t *h)
 {
     sio__conn *c = h->data;
-    q_release(c);
+    sio__wq_release(c, &c->q);
+    if (c->tls) sio__tls_free(c);
     sio__list_remove(&c->all_node);
     c->net->nconns--;
     sio__net *net = c->net;

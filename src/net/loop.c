@@ -68,6 +68,11 @@ static void on_sweep(uv_timer_t *h)
     sio__list_foreach_safe(pos, tmp, &net->conns)
     {
         sio__conn *c = sio__container_of(pos, sio__conn, all_node);
+        if (c->tls && c->tls->hs_deadline && c->tls->hs_deadline <= now && !c->closing) {
+            c->tls->hs_deadline = 0;
+            sio__tls_timeout(c);
+            continue;
+        }
         if (c->deadline && c->deadline <= now && !c->closing) {
             c->deadline = 0;
             if (!c->ending && c->ev && c->ev->on_timeout)
@@ -179,8 +184,16 @@ struct sio__listener {
     sio__net *net;
     sio__accept_cb cb;
     void *ud;
+    sio__tls_ctx *tls;
     int port;
 };
+
+static void free_listener(uv_handle_t *h)
+{
+    sio__listener *l = h->data;
+    sio__tls_ctx_unref(l->tls);
+    sio__free(l);
+}
 
 void sio__net_set_max_conns(sio__net *net, size_t n)
 {
@@ -226,7 +239,13 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     sio__conn *c = sio__conn_accept(l->net, server);
-    if (c) l->cb(l, c, l->ud);
+    if (!c) return;
+    if (l->tls && sio__tls_new(c, l->tls)) {
+        sio__log_warn(l->net->log, "accept: no memory for TLS");
+        sio__conn_close(c);
+        return;
+    }
+    l->cb(l, c, l->ud);
 }
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss)
@@ -272,8 +291,13 @@ int sio__listener_port(const sio__listener *l)
     return l->port;
 }
 
+void sio__listener_set_tls(sio__listener *l, sio__tls_ctx *ctx)
+{
+    sio__tls_ctx_unref(l->tls);
+    l->tls = ctx ? sio__tls_ctx_ref(ctx) : NULL;
+}
+
 void sio__listener_close(sio__listener *l)
 {
-    /* The uv_tcp_t is the first member, so the close callback frees the listener. */
-    uv_close((uv_handle_t *)&l->tcp, free_handle);
+    uv_close((uv_handle_t *)&l->tcp, free_listener);
 }

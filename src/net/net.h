@@ -43,6 +43,18 @@ typedef struct sio__wq_ent {
     uint32_t off, len;
 } sio__wq_ent;
 
+/* A ring of queued output blocks. */
+typedef struct sio__wq {
+    sio__wq_ent *ents;
+    uint32_t head, len, cap;
+    sio__bytes *tail; /* the last block, when small writes may append to it */
+} sio__wq;
+
+/* A TLS context (certificate, key, settings) shared by a listener's connections. */
+typedef struct sio__tls_ctx sio__tls_ctx;
+/* A connection's TLS state; allocated only for connections of a TLS listener. */
+typedef struct sio__tls sio__tls;
+
 struct sio__conn {
     uv_tcp_t tcp;
     sio__net *net;
@@ -50,12 +62,11 @@ struct sio__conn {
     void *ud;
     sio__list all_node;     /* in net->conns */
     sio__list pending_node; /* in net->pending while output waits for the flush */
-    sio__wq_ent *q;         /* ring of queued output */
-    uint32_t q_head, q_len, q_cap;
-    uint32_t inflight; /* bytes handed to an outstanding uv_write */
-    size_t queued;     /* bytes queued, in flight included */
-    sio__bytes *tail;  /* the last queued block, when small writes may append to it */
-    uint64_t deadline; /* loop time in ms; 0: none */
+    sio__wq q;              /* queued output (plaintext on a TLS connection) */
+    sio__tls *tls;          /* NULL: plain TCP */
+    uint32_t inflight;      /* bytes handed to an outstanding uv_write */
+    size_t queued;          /* bytes queued, in flight included (and ciphertext, with TLS) */
+    uint64_t deadline;      /* loop time in ms; 0: none */
     unsigned closing : 1, ending : 1, shut : 1, reading : 1, want_drain : 1, writing : 1;
     uint32_t ext_size;
     _Alignas(16) unsigned char ext[];
@@ -94,6 +105,20 @@ typedef void (*sio__accept_cb)(sio__listener *l, sio__conn *c, void *ud);
 /* Bind and listen; 0 or a negative code. *out receives the listener. */
 int sio__listener_start(sio__net *net, const char *host, int port, sio__accept_cb cb, void *ud,
                         sio__listener **out);
+/* Serve TLS with ctx on every connection the listener accepts from now on (a reference is
+ * taken). on_accept sees such a connection at once; its on_read gets the decrypted bytes
+ * once the handshake is done, and what it writes is encrypted at flush time. */
+void sio__listener_set_tls(sio__listener *l, sio__tls_ctx *ctx);
+
+/*
+ * A TLS context from the certificate and key files of o (tls.c): NULL, with one log line
+ * saying why, when a file cannot be read, the key does not match the certificate, an
+ * option is invalid, or memory runs out. Refcounted: listeners and connections hold
+ * references, so the creator may drop its own at any time.
+ */
+sio__tls_ctx *sio__tls_ctx_new(const sio_tls_options *o, const sio__logger *log);
+sio__tls_ctx *sio__tls_ctx_ref(sio__tls_ctx *ctx);
+void sio__tls_ctx_unref(sio__tls_ctx *ctx);
 int sio__listener_port(const sio__listener *l);
 /* Stop accepting and free the listener (asynchronously). */
 void sio__listener_close(sio__listener *l);

@@ -140,6 +140,9 @@ static int deliver(sio__member *m, void *ud)
     /* A volatile packet is dropped for a client that could not take it at once. */
     if (e->is_volatile && (!s->client->conn || !sio__eio_writable(s->client->conn))) return 0;
     if (sio__socket_outgoing(s, e->event, e->args)) return 0;
+    /* A failure means the client is closing: one over its outbound bound is closed at the
+     * end of the loop turn, so with recovery on it gets this packet again from the log
+     * when it reconnects, rather than a silent gap in its offsets. */
     sio__client_send_encoded(s->client, e->text, e->bins, e->nbins, e->frames, e->compress);
     return 0;
 }

@@ -61,7 +61,8 @@ const sio__sp_options *sio__client_sp(const sio__client *c)
     return c->version == 4 ? &c->io->sp4 : &c->io->sp5;
 }
 
-int sio__client_send(sio__client *c, const sio__sp_packet *p)
+/* bounded: held to the outbound bound (else only refused once the session is over it). */
+static int client_send(sio__client *c, const sio__sp_packet *p, int bounded)
 {
     if (c->closed) return SIO_ECLOSED;
     /* Encoded into the server's scratch buffer, which sending copies from: no allocation
@@ -72,9 +73,18 @@ int sio__client_send(sio__client *c, const sio__sp_packet *p)
     b.len = 0;
     sio__sp_blob blobs[SIO__MAX_ATTACHMENTS];
     int n = sio__sp_encode(sio__client_sp(c), &b, p, blobs, SIO__MAX_ATTACHMENTS);
-    int r = n < 0 ? n : sio__eio_send(c->conn, b.data, b.len, 0);
+    int r = n < 0 ? n : 0;
+    if (!r && bounded) {
+        /* A packet and its attachments fit under the outbound bound together, or none of
+         * them is sent. */
+        size_t total = b.len;
+        for (int i = 0; i < n; i++) total += blobs[i].len;
+        r = sio__eio_admit(c->conn, total, 1 + (size_t)n);
+    }
+    if (!r) r = sio__eio_send(c->conn, b.data, b.len, SIO__EIO_ADMITTED);
     for (int i = 0; i < n && !r; i++)
-        r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len, SIO__EIO_BINARY);
+        r = sio__eio_send(c->conn, blobs[i].data, blobs[i].len,
+                          SIO__EIO_BINARY | SIO__EIO_ADMITTED);
     if (io->scratch.data || b.cap > SCRATCH_MAX)
         sio__buf_free(&b);
     else
@@ -82,12 +92,29 @@ int sio__client_send(sio__client *c, const sio__sp_packet *p)
     return r;
 }
 
+int sio__client_send(sio__client *c, const sio__sp_packet *p)
+{
+    /* CONNECT, DISCONNECT and CONNECT_ERROR are small and come once per socket: they are
+     * not held to the bound, so a client is always told where it stands. */
+    int bounded = p->type != SIO__SP_CONNECT && p->type != SIO__SP_DISCONNECT &&
+                  p->type != SIO__SP_CONNECT_ERROR;
+    return client_send(c, p, bounded);
+}
+
+int sio__client_send_missed(sio__client *c, const sio__sp_packet *p)
+{
+    return client_send(c, p, 0);
+}
+
 int sio__client_send_encoded(sio__client *c, sio__bytes *text, sio__bytes *const *bins,
                              size_t nbins, sio__bytes *(*frames)[2], int compress)
 {
     if (c->closed) return SIO_ECLOSED;
-    int nc = compress ? 0 : SIO__EIO_NO_COMPRESS;
-    int r = sio__eio_send_shared(c->conn, text, nc, frames ? frames[0] : NULL);
+    int nc = (compress ? 0 : SIO__EIO_NO_COMPRESS) | SIO__EIO_ADMITTED;
+    size_t total = text ? text->len : 0;
+    for (size_t i = 0; i < nbins; i++) total += bins[i]->len;
+    int r = sio__eio_admit(c->conn, total, 1 + nbins);
+    if (!r) r = sio__eio_send_shared(c->conn, text, nc, frames ? frames[0] : NULL);
     for (size_t i = 0; i < nbins && !r; i++)
         r = sio__eio_send_shared(c->conn, bins[i], SIO__EIO_BINARY | nc,
                                  frames ? frames[1 + i] : NULL);
@@ -430,6 +457,7 @@ sio__io *sio__io_get(sio_server *server)
         .per_message_deflate = o->per_message_deflate,
         .allow_request = o->allow_request,
         .allow_request_ud = o->allow_request_ud,
+        .max_buffered_bytes = o->max_buffered_bytes,
         .allowed_origins = o->allowed_origins,
         .nallowed_origins = o->nallowed_origins,
         .allow_origin = o->allow_origin,

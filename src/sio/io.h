@@ -200,8 +200,12 @@ void sio__handlers_table_free(sio__io *io);
 
 /* client.c */
 sio__io *sio__io_get(sio_server *server);
-/* Send a packet to one client: encoded with the client's options. */
+/* Send a packet to one client: encoded with the client's options. Events and acks are held
+ * to the outbound bound (SIO_ECLOSED past it: the client is closing). */
 int sio__client_send(sio__client *c, const sio__sp_packet *p);
+/* The same for the packets a recovered socket missed: not held to the bound, which they
+ * may pass together (they are bounded by the recovery window); later packets then are. */
+int sio__client_send_missed(sio__client *c, const sio__sp_packet *p);
 /* Send an already encoded packet (text and attachments as shared blocks); compress 0 keeps
  * it from being deflated (the compress(false) flag). frames, when
  * not NULL, caches the WebSocket frames of the text ([0]) and of each attachment ([1 + i]),

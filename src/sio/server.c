@@ -32,6 +32,7 @@ struct sio_server {
     sio__net *net;
     sio__http_server *http;
     sio__http_static *st;
+    sio__tls_ctx *tls;
     sio__ws_group **ws_groups;
     size_t nws_groups;
     struct shutdown_hook {
@@ -60,6 +61,7 @@ static void destroy(sio_server *io)
     if (io->sio) io->sio_free(io->sio);
     sio__http_server_free(io->http);
     sio__http_static_free(io->st);
+    sio__tls_ctx_unref(io->tls);
     for (size_t i = 0; i < io->nws_groups; i++) sio__free(io->ws_groups[i]);
     sio__free(io->ws_groups);
     sio__free(io->hooks);
@@ -166,10 +168,15 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts)
         sio__net_set_conn_ext(io->net, sio__ws_conn_size());
         sio__net_set_max_conns(io->net, io->opt.max_connections);
     }
+    if (io->opt.tls.cert_file || io->opt.tls.key_file) {
+        io->tls = sio__tls_ctx_new(&io->opt.tls, &io->log);
+        if (!io->tls) goto fail;
+    }
     sio__http_options ho = {
         .max_header_bytes = io->opt.max_header_bytes,
         .header_timeout_ms = io->opt.header_timeout_ms,
         .keepalive_timeout_ms = io->opt.keepalive_timeout_ms,
+        .tls = io->tls,
     };
     io->http = io->net ? sio__http_server_new(io->net, &ho) : NULL;
     if (!io->http) goto fail;

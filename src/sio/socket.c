@@ -173,7 +173,7 @@ void sio__socket_connected(sio_socket *s)
         json_array_foreach (s->missed, i, ev) {
             sio__sp_packet m = {
                 .type = SIO__SP_EVENT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = ev};
-            sio__client_send(c, &m);
+            sio__client_send_missed(c, &m);
         }
         json_decref(s->missed);
         s->missed = NULL;
@@ -848,4 +848,9 @@ int sio_socket_secure(const sio_socket *s)
 int sio_socket_transport(const sio_socket *s)
 {
     return s->client->conn ? sio__eio_transport(s->client->conn) : 0;
+}
+
+size_t sio_socket_buffered(const sio_socket *s)
+{
+    return s->client->conn ? sio__eio_buffered(s->client->conn) : 0;
 }

@@ -10,7 +10,10 @@
  *
  * Output is a frame header and the payload queued on the net connection, which coalesces
  * small writes and flushes once per loop turn. A bounded queue gives backpressure: sends
- * fail with SIO_EAGAIN past max_buffered, and on_drain says when to go on.
+ * fail with SIO_EAGAIN past max_buffered, and on_drain says when to go on. (Engine.IO
+ * keeps its own bound and sends through the internal calls, which do not check it.) A
+ * peer that keeps pinging without reading would grow the queue with pongs: past
+ * max_buffered its connection is dropped.
  *
  * Closing follows RFC 6455 section 7: the side that starts sends a close frame and waits
  * (close_timeout_ms) for the answer; a received close frame is echoed; the server then
@@ -85,6 +88,14 @@ static void send_close(sio_ws *ws, uint16_t code, const char *reason)
     send_frame(ws, SIO_WS_OP_CLOSE, payload, n, 0);
 }
 
+/* End the connection once the close frame is written: within close_timeout_ms, since a
+ * peer that does not read would otherwise keep it (and what it queued) forever. */
+static void end_conn(sio_ws *ws)
+{
+    sio__conn_set_deadline(ws->c, OPT(ws)->close_timeout_ms);
+    sio__conn_end(ws->c);
+}
+
 /* The peer broke the protocol: say why and end the connection. */
 static void fail(sio_ws *ws, uint16_t code, const char *reason)
 {
@@ -95,11 +106,17 @@ static void fail(sio_ws *ws, uint16_t code, const char *reason)
     sio__log(sio__net_log(ws->c->net), code == 1009 ? SIO_LOG_INFO : SIO_LOG_DEBUG,
              "websocket: closing with %u: %s", code, reason ? reason : "");
     send_close(ws, code, reason);
-    sio__conn_end(ws->c);
+    end_conn(ws);
 }
 
 int sio_ws_send(sio_ws *ws, const void *data, size_t len, int binary)
 {
+    if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
+    if (sio__conn_queued(ws->c) > OPT(ws)->max_buffered) {
+        ws->want_drain = 1;
+        sio__conn_want_drain(ws->c);
+        return SIO_EAGAIN;
+    }
     return sio__ws_send(ws, data, len, binary, 1);
 }
 
@@ -107,11 +124,6 @@ int sio__ws_send(sio_ws *ws, const void *data, size_t len, int binary, int compr
 {
     if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
     if (!data && len) return SIO_EINVAL;
-    if (sio__conn_queued(ws->c) > OPT(ws)->max_buffered) {
-        ws->want_drain = 1;
-        sio__conn_want_drain(ws->c);
-        return SIO_EAGAIN;
-    }
     if (!binary && !sio__utf8_valid(data, len)) return SIO_EUTF8;
     int opcode = binary ? SIO_WS_OP_BINARY : SIO_WS_OP_TEXT;
     if (compress && ws->pmd && len >= OPT(ws)->deflate_threshold) {
@@ -128,11 +140,6 @@ int sio__ws_send_shared(sio_ws *ws, sio__bytes *frame, size_t payload_len, int c
 {
     if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
     if (compress && ws->pmd && payload_len >= OPT(ws)->deflate_threshold) return SIO_ESTATE;
-    if (sio__conn_queued(ws->c) > OPT(ws)->max_buffered) {
-        ws->want_drain = 1;
-        sio__conn_want_drain(ws->c);
-        return SIO_EAGAIN;
-    }
     return sio__conn_write_bytes(ws->c, frame, 0, frame->len);
 }
 
@@ -140,6 +147,14 @@ int sio__ws_send_frame(sio_ws *ws, sio__bytes *frame, size_t off, size_t len)
 {
     if (!ws || ws->close_sent || ws->failed) return SIO_ECLOSED;
     return sio__conn_write_bytes(ws->c, frame, off, len);
+}
+
+void sio__ws_terminate(sio_ws *ws)
+{
+    if (!ws || !ws->c) return;
+    if (!ws->close_received && !ws->failed) ws->peer_code = SIO_WS_CLOSE_ABNORMAL;
+    ws->failed = 1;
+    sio__conn_close(ws->c);
 }
 
 int sio_ws_ping(sio_ws *ws, const void *data, size_t len)
@@ -156,7 +171,7 @@ int sio_ws_close(sio_ws *ws, int code, const char *reason)
         return SIO_EINVAL;
     send_close(ws, (uint16_t)code, reason);
     if (ws->close_received)
-        sio__conn_end(ws->c);
+        end_conn(ws);
     else
         sio__conn_set_deadline(ws->c, OPT(ws)->close_timeout_ms);
     return 0;
@@ -230,7 +245,17 @@ static int on_control(void *ud, int opcode, const uint8_t *data, size_t len)
     const sio_ws_options *o = OPT(ws);
     switch (opcode) {
     case SIO_WS_OP_PING:
-        if (!ws->close_sent && !ws->failed) send_frame(ws, SIO_WS_OP_PONG, data, len, 0);
+        if (ws->close_sent || ws->failed) return 0;
+        if (sio__conn_queued(ws->c) > o->max_buffered) {
+            /* Pings from a peer that reads nothing: the pongs would pile up. */
+            sio__log_info(sio__net_log(ws->c->net),
+                          "websocket: peer pings but does not read (%zu bytes queued, "
+                          "max_buffered %zu): dropping the connection",
+                          sio__conn_queued(ws->c), o->max_buffered);
+            sio__ws_terminate(ws);
+            return 1;
+        }
+        send_frame(ws, SIO_WS_OP_PONG, data, len, 0);
         return 0;
     case SIO_WS_OP_PONG:
         if (o->on_pong && !ws->failed) o->on_pong(ws, data, len, o->ud);
@@ -241,7 +266,7 @@ static int on_control(void *ud, int opcode, const uint8_t *data, size_t len)
         if (len > 2) ws->peer_reason = sio__strndup((const char *)data + 2, len - 2);
         /* Echo the code (none if none came), then end the TCP connection. */
         send_close(ws, ws->peer_code == SIO_WS_CLOSE_NO_STATUS ? 0 : ws->peer_code, NULL);
-        sio__conn_end(ws->c);
+        end_conn(ws);
         return 1;
     }
 }

@@ -32,15 +32,20 @@ void sio__ws_group_close_all(sio__ws_group *g, int code, const char *reason);
  */
 sio_ws *sio__ws_accept(sio__ws_group *g, sio_http_req *req, sio_http_res *res);
 
-/* sio_ws_send, with permessage-deflate skipped when compress is 0. */
+/* sio_ws_send, with permessage-deflate skipped when compress is 0, and without the
+ * max_buffered check (the caller keeps its own bound). */
 int sio__ws_send(sio_ws *ws, const void *data, size_t len, int binary, int compress);
 
 /*
  * Send a whole frame built once for many connections (a broadcast): queued by reference,
  * unless compress is set and this connection compresses messages of payload_len bytes
- * (SIO_ESTATE: send the message with sio__ws_send instead). Same limits as sio_ws_send.
+ * (SIO_ESTATE: send the message with sio__ws_send instead). No max_buffered check.
  */
 int sio__ws_send_shared(sio_ws *ws, sio__bytes *frame, size_t payload_len, int compress);
+
+/* Drop the connection now (ws's terminate()): queued output is discarded, no close frame
+ * is sent, and on_close follows with 1006. For a peer that does not read. */
+void sio__ws_terminate(sio_ws *ws);
 
 /* Queue a prepared frame (header and payload, as built by the caller) as it is. */
 int sio__ws_send_frame(sio_ws *ws, sio__bytes *frame, size_t off, size_t len);

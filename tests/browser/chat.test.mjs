@@ -1,10 +1,12 @@
 // The chat page (apps/chat/public) in headless Chromium against build/sio-chat: two users
 // in two browser contexts (one at desktop width, one at phone width) chat in a room, then
 // the server restarts under them. Also the playground page, one card after the other.
-// Screenshots go to build/artifacts/.
+// Screenshots go to build/artifacts/. Last, the chat over https and wss (--tls-cert/--tls-key).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, root } from '../e2e/lib/harness.mjs';
@@ -270,6 +272,43 @@ test('the playground: each card logs what its button did', { timeout: 30000 }, a
   } finally {
     await browser.close();
     const r = await srv.stop();
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+test('the chat over https and wss (sio-chat --tls-cert/--tls-key)', { timeout: 30000 }, async () => {
+  // A self-signed certificate: Chromium is told to accept it (ignoreHTTPSErrors); the e2e
+  // suite (tests/e2e/tls.test.mjs) is where certificates are verified.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-tls-browser-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  const srv = await startServer('sio-chat', [...ARGS, '--tls-cert', cert, '--tls-key', key]);
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1000, height: 700 } });
+    const page = await context.newPage();
+    const errors = [];
+    const sockets = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    page.setDefaultTimeout(T);
+    await page.goto(`https://localhost:${srv.port}/`);
+    assert.equal(await page.evaluate(() => location.protocol), 'https:');
+    await page.waitForFunction(() => document.querySelector('#status').dataset.state === 'connected');
+    await login(page, 'tls-alice');
+    await send(page, 'sent over TLS');
+    const m = await waitMessage(page, 'sent over TLS', 'delivered');
+    assert.equal(m.from, 'tls-alice');
+    assert.ok(sockets.some((u) => u.startsWith(`wss://localhost:${srv.port}/socket.io/`)), sockets.join(', '));
+    await shot(page, 'chat-https');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    const r = await srv.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
     assert.equal(r.code, 0, r.stderr);
   }
 });

@@ -3,7 +3,7 @@
  * server-side paths a fixed fixture cannot reach: allowRequest (synchronous, asynchronous,
  * over WebSocket, with the client gone, at shutdown), cookies, HTTP compression, restricted
  * transports, closing from the server, EIO=3 payloads, overlapping polls, the path and the
- * body limit, CORS, and protocol violations.
+ * body limit, CORS, protocol violations, and the outbound bound (max_buffered_bytes).
  *
  * Each test runs a server on a loop of its own in the main thread and a client in a
  * second thread that speaks HTTP/1.1 and WebSocket over blocking sockets. The client
@@ -169,10 +169,38 @@ static void srv_open(sio__eio_socket *s, sio_http_req *req, void *ud)
           sio__eio_version(s));
 }
 
-/* Echo everything, except "bye": answer "later" and close the session from this side. */
+/* Echo everything, except "bye": answer "later" and close the session from this side;
+ * "big:..." is echoed with the result logged ("sent <r>"); "pair:..." is sent twice as one
+ * admitted message ("pair <r>"); "flood:<n>" sends n messages of 16 KiB in one turn and logs
+ * how many were queued and the first failure ("flood <k> <r>"); "shutdown" sends "last" and
+ * shuts the server down. */
 static void srv_message(sio__eio_socket *s, const uint8_t *data, size_t len, int binary, void *ud)
 {
     ctx *c = ud;
+    if (!binary && len >= 4 && !memcmp(data, "big:", 4)) {
+        event(c, "sent %d", sio__eio_send(s, data, len, 0));
+        return;
+    }
+    if (!binary && len >= 5 && !memcmp(data, "pair:", 5)) {
+        int r = sio__eio_admit(s, 2 * len, 2);
+        for (int i = 0; i < 2 && !r; i++) r = sio__eio_send(s, data, len, SIO__EIO_ADMITTED);
+        event(c, "pair %d", r);
+        return;
+    }
+    if (!binary && len == 8 && !memcmp(data, "shutdown", 8)) {
+        /* Sent, then the server shuts down in the same turn: a parked GET carries it. */
+        CHECK_INT(c, sio__eio_send(s, "last", 4, 0), 0);
+        CHECK_INT(c, sio_server_shutdown(c->io, NULL, NULL), 0);
+        return;
+    }
+    if (!binary && len >= 6 && !memcmp(data, "flood:", 6)) {
+        static char chunk[16384];
+        memset(chunk, 'f', sizeof(chunk));
+        int n = atoi((const char *)data + 6), k = 0, r = 0;
+        while (k < n && !(r = sio__eio_send(s, chunk, sizeof(chunk), 0))) k++;
+        event(c, "flood %d %d writable %d", k, r, sio__eio_writable(s));
+        return;
+    }
     if (!binary && len <= 32)
         event(c, "msg %.*s", (int)len, (const char *)data);
     else
@@ -1727,6 +1755,154 @@ static void client_cors(ctx *c)
     client_stop(c, 0);
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* The outbound bound                                                                   */
+/* ------------------------------------------------------------------------------------ */
+
+static void fill(char *out, const char *prefix, size_t n)
+{
+    size_t pl = strlen(prefix);
+    memcpy(out, prefix, pl);
+    memset(out + pl, 'a', n - pl);
+    out[n] = 0;
+}
+
+/* Polling (bound 4096): a message into an empty queue is taken whatever its size; a
+ * two-packet message that does not fit is refused whole; the session then closes with
+ * "transport error" at the end of the turn, and is gone for the next GET. */
+static void client_bound_polling(ctx *c)
+{
+    char sid[32], msg[8192];
+    resp r;
+    CHECK_INT(c, handshake(c, 4, NULL, sid, NULL), 0);
+    /* Both halves of a pair fit (3000 + 2 * 16 of 4096): one GET carries both. */
+    fill(msg, "4pair:", 1500);
+    CHECK_INT(c, post(c, 4, sid, NULL, msg, strlen(msg)), 200);
+    CHECK(c, wait_events(c, "pair 0", 1));
+    CHECK_INT(c, poll_get(c, 4, sid, NULL, &r), 200);
+    CHECK_INT(c, r.len, 2 * 1500 + 1);
+    resp_free(&r);
+    /* 5000 bytes into an empty queue: taken. */
+    fill(msg, "4big:", 5001);
+    CHECK_INT(c, post(c, 4, sid, NULL, msg, strlen(msg)), 200);
+    CHECK(c, wait_events(c, "sent 0", 1));
+    /* Then a pair of 2 * 300: past the bound, so neither half is queued, and the session
+     * closes. */
+    fill(msg, "4pair:", 301);
+    CHECK_INT(c, post(c, 4, sid, NULL, msg, strlen(msg)), 200);
+    CHECK(c, wait_events(c, "pair -", 1));
+    CHECK(c, wait_events(c, "close transport error", 1));
+    CHECK_INT(c, poll_get(c, 4, sid, NULL, &r), 400);
+    CHECK_STR(c, r.body, "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    resp_free(&r);
+    client_stop(c, 0);
+}
+
+static void test_bound_polling(void **state)
+{
+    ctx c = {.opt = {.max_buffered_bytes = 4096}, .client = client_bound_polling};
+    run(&c);
+    char want[64];
+    snprintf(want, sizeof(want), "pair %d", SIO_ECLOSED);
+    assert_int_equal(count_events(&c, want), 1);
+}
+
+/* WebSocket (bound 64 KiB): 100 messages of 16 KiB in one turn, nothing written yet: with
+ * their frame headers and the per-packet allowance the fourth would pass the bound, so it
+ * and every later one fail, the session is no longer writable, and at the end of the turn
+ * the connection is dropped with what it queued: no message and no close frame reach the
+ * client, only the end of the stream. */
+static void client_bound_websocket(ctx *c)
+{
+    char target[512];
+    resp r;
+    cl k;
+    CHECK_INT(c, cl_open(c, &k), 0);
+    CHECK_INT(c, send_req(&k, "GET", URL("EIO=4&transport=websocket"), ws_headers, NULL, 0), 0);
+    CHECK_INT(c, read_resp(&k, &r), 0);
+    CHECK_INT(c, r.status, 101);
+    resp_free(&r);
+    int op = -1;
+    char *d;
+    size_t len;
+    CHECK_INT(c, ws_read(&k, &op, &d, &len), 0); /* the open packet */
+    free(d);
+    CHECK_INT(c, ws_send(&k, 1, "4flood:100", 10), 0);
+    CHECK(c, wait_events(c, "close transport error", 1));
+    CHECK_INT(c, ws_read(&k, &op, &d, &len), -1);
+    free(d);
+    CHECK_INT(c, (int)k.len, 0);
+    cl_close(&k);
+    client_stop(c, 0);
+}
+
+static void test_bound_websocket(void **state)
+{
+    ctx c = {.opt = {.max_buffered_bytes = 65536}, .client = client_bound_websocket};
+    run(&c);
+    char want[64];
+    snprintf(want, sizeof(want), "flood 3 %d writable 0", SIO_ECLOSED);
+    if (count_events(&c, want) != 1) print_error("events: %s\n", c.events);
+    assert_int_equal(count_events(&c, want), 1);
+}
+
+/* A WebSocket peer that pings and never reads: once the pongs pile up past the bound, its
+ * connection is dropped rather than queueing more of them. */
+static void client_ping_flood(ctx *c)
+{
+    char target[512];
+    resp r;
+    cl k;
+    CHECK_INT(c, cl_open(c, &k), 0);
+    int small = 4096;
+    setsockopt(k.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    CHECK_INT(c, send_req(&k, "GET", URL("EIO=4&transport=websocket"), ws_headers, NULL, 0), 0);
+    CHECK_INT(c, read_resp(&k, &r), 0);
+    CHECK_INT(c, r.status, 101);
+    resp_free(&r);
+    uint8_t ping[125], frames[64 * 139];
+    memset(ping, 'p', sizeof(ping));
+    size_t n = 0;
+    for (int i = 0; i < 64; i++) n += ws_frame(frames + n, 9, ping, sizeof(ping));
+    /* At most 64 MiB of pings: the server drops the connection long before. */
+    int sent = 0;
+    for (int i = 0; i < (64 << 20) / (int)n && !cl_write(&k, frames, n); i++) sent++;
+    CHECK(c, sent < (64 << 20) / (int)n);
+    CHECK(c, wait_events(c, "close transport close", 1));
+    cl_close(&k);
+    client_stop(c, 0);
+}
+
+static void test_ping_flood(void **state)
+{
+    ctx c = {.opt = {.max_buffered_bytes = 65536}, .client = client_ping_flood};
+    run(&c);
+}
+
+/* A shutdown answers a parked GET with what is queued, then the close packet. */
+static void client_shutdown_flush(ctx *c)
+{
+    char sid[32];
+    resp r;
+    cl get;
+    CHECK_INT(c, handshake(c, 4, NULL, sid, NULL), 0);
+    CHECK_INT(c, park_get(c, &get, 4, sid), 0);
+    CHECK_INT(c, post(c, 4, sid, NULL, "4shutdown", 9), 200);
+    CHECK_INT(c, read_resp(&get, &r), 0);
+    CHECK_INT(c, r.status, 200);
+    CHECK_STR(c, r.body, "4last\0361");
+    resp_free(&r);
+    cl_close(&get);
+    CHECK(c, wait_events(c, "close forced close", 1));
+    client_stop(c, 1);
+}
+
+static void test_shutdown_flush_polling(void **state)
+{
+    ctx c = {.client = client_shutdown_flush};
+    run(&c);
+}
+
 static void test_cors(void **state)
 {
     ctx c = {
@@ -1766,6 +1942,10 @@ int main(void)
         cmocka_unit_test(test_path_and_body_limit),
         cmocka_unit_test(test_v4_violations),
         cmocka_unit_test(test_cors),
+        cmocka_unit_test(test_bound_polling),
+        cmocka_unit_test(test_bound_websocket),
+        cmocka_unit_test(test_ping_flood),
+        cmocka_unit_test(test_shutdown_flush_polling),
         cmocka_unit_test(test_allow_request_pending_at_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

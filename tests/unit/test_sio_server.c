@@ -2226,6 +2226,68 @@ static void test_recovery(void **state)
     finish(&t);
 }
 
+/* The outbound bound (io.max_buffered_bytes 8192) with recovery on. Emits made outside the
+ * loop queue without being written: a's queue fills. A packet with an attachment that does
+ * not fit is refused whole, later ones fail too, a broadcast skips a, and a's connection
+ * ends at the end of the turn with "transport error", having received only whole packets.
+ * Recovered, a gets everything it missed (more than the bound: the replay is not held to
+ * it) and then its CONNECT reply. */
+static void test_outbound_bound(void **state)
+{
+    env t = {.on_conn = conn_recover,
+             .so.io.recovery_max_disconnection_ms = 1000,
+             .so.io.max_buffered_bytes = 8192};
+    start(&t);
+    cl a, b;
+    cl_connect(&t, &a);
+    cl_connect(&t, &b);
+    char pid[64], offset[64], big[3001], prefix[64];
+    memset(big, 'x', 3000);
+    big[3000] = 0;
+    strcpy(pid, a.pid);
+    sio_emit(t.socks[0], "hello", NULL);
+    EXPECT_KEPT(&a, "\"hello\"");
+    strcpy(offset, a.offset);
+    t.log[0] = 0;
+
+    assert_int_equal(sio_socket_buffered(t.socks[0]), 0);
+    assert_int_equal(sio_emit(t.socks[0], "m", "s", big), 0);
+    assert_int_equal(sio_emit(t.socks[0], "m", "s", big), 0);
+    assert_true(sio_socket_buffered(t.socks[0]) > 6000);
+    assert_true(sio_socket_buffered(t.socks[0]) < 6100);
+    assert_int_equal(sio_emit(t.socks[0], "bin", "o", sio_binary(big, 3000)), SIO_ECLOSED);
+    assert_int_equal(sio_emit(t.socks[0], "late", NULL), SIO_ECLOSED);
+    assert_int_equal(sio_broadcast_emit(sio_broadcast_nsp(t.nsp), "all", "i", 1), 0);
+    assert_true(sio_socket_connected(t.socks[0])); /* until the end of the turn */
+    snprintf(prefix, sizeof(prefix), "42[\"m\",\"xxxxxxxx");
+    EXPECT_PREFIX(&a, prefix);
+    EXPECT_PREFIX(&a, prefix);
+    char *d;
+    assert_int_equal(cl_next(&a, WAIT_MS, &d, NULL), CL_CLOSED);
+    WAIT_LOG(&t, "disc 0 transport error");
+    EXPECT_KEPT(&b, "\"all\",1");
+    cl_close(&a);
+
+    cl_ws(&t, &a, NULL);
+    char auth[256];
+    snprintf(auth, sizeof(auth), "40{\"pid\":\"%s\",\"offset\":\"%s\"}", pid, offset);
+    cl_send(&a, auth);
+    EXPECT_PREFIX(&a, prefix);
+    EXPECT_PREFIX(&a, prefix);
+    EXPECT_PREFIX(&a, "451-[\"bin\",{\"_placeholder\":true,\"num\":0},\"");
+    size_t n;
+    assert_int_equal(cl_next(&a, WAIT_MS, &d, &n), CL_BINARY);
+    assert_true(n == 3000 && !memcmp(d, big, 3000));
+    free(d);
+    EXPECT_KEPT(&a, "\"late\"");
+    EXPECT_KEPT(&a, "\"all\",1");
+    EXPECT_PREFIX(&a, "40{\"sid\":");
+    WAIT_LOG(&t, "conn 2 recovered=1");
+    cl_close(&a);
+    cl_close(&b);
+    finish(&t);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* 10. transports, handshake data, binary, outgoing, namespaces                         */
 /* ------------------------------------------------------------------------------------ */
@@ -2814,6 +2876,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_from_handler),
         cmocka_unit_test(test_free_with_pending),
         cmocka_unit_test(test_recovery),
+        cmocka_unit_test(test_outbound_bound),
         cmocka_unit_test(test_polling_and_handshake),
         cmocka_unit_test(test_binary_and_outgoing),
         cmocka_unit_test(test_outgoing_listener_disconnects),
