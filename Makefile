@@ -30,8 +30,12 @@ asan:
 unit: asan
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-e2e: asan
-	@SIO_BUILD=$(abspath $(ASAN_BUILD)) node --test --test-concurrency=2 tests/e2e/
+# Every suite runs against the ASan build; the soak's memory check and the valgrind run
+# (soak.test.mjs, leaks.test.mjs) also need the release build, which valgrind can run and
+# whose RSS means something.
+e2e: asan build
+	@SIO_BUILD=$(abspath $(ASAN_BUILD)) SIO_RELEASE_BUILD=$(abspath $(BUILD)) \
+		node --test --test-concurrency=2 tests/e2e/
 
 # Headless Chromium (Debian's) driven by playwright-core.
 browser: asan

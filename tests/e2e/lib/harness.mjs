@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const buildDir = process.env.SIO_BUILD ? path.resolve(process.env.SIO_BUILD) : path.join(root, 'build');
+// The release build (no sanitizers), for what ASan would distort: memory use, valgrind.
+export const releaseDir = process.env.SIO_RELEASE_BUILD ? path.resolve(process.env.SIO_RELEASE_BUILD) : path.join(root, 'build');
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -75,7 +77,8 @@ export function inbox(emitter, event, map = (x) => x) {
 // `command` ([program, ...leading args]) runs something else in its place, e.g. a Node
 // reference server: ['node', 'tests/e2e/lib/node-eio-fixture.mjs']. `port` picks the port,
 // e.g. to start a server again where its clients expect it.
-export async function startServer(binary, args = [], { env = {}, command, port: fixedPort } = {}) {
+// readyMs: how long it may take to listen (10 s), e.g. longer under valgrind.
+export async function startServer(binary, args = [], { env = {}, command, port: fixedPort, readyMs = 10000 } = {}) {
   const port = fixedPort ?? await freePort();
   const [program, ...lead] = command ?? [path.join(buildDir, binary)];
   const proc = spawn(program, [...lead, ...args, '--port', String(port)], {
@@ -90,12 +93,12 @@ export async function startServer(binary, args = [], { env = {}, command, port: 
   const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   let exit = null;
   exited.then((e) => { exit = e; });
-  const deadline = Date.now() + 10000;
+  const deadline = Date.now() + readyMs;
   while (!(await canConnect(port))) {
     if (exit) throw new Error(`${binary} exited early (${JSON.stringify(exit)}):\n${err}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`${binary} did not listen on ${port} within 10 s:\n${err}`);
+      throw new Error(`${binary} did not listen on ${port} within ${readyMs} ms:\n${err}`);
     }
     await sleep(20);
   }
@@ -105,12 +108,12 @@ export async function startServer(binary, args = [], { env = {}, command, port: 
     proc,
     stderr: () => err,
     stdout: () => out,
-    // SIGTERM, then wait up to 8 s. Sanitizer builds exit non-zero on leaks, so callers
-    // assert code 0.
-    async stop() {
+    // SIGTERM, then wait up to killAfterMs (8 s) before SIGKILL. Sanitizer builds exit
+    // non-zero on leaks, so callers assert code 0.
+    async stop({ killAfterMs = 8000 } = {}) {
       if (!exit) proc.kill('SIGTERM');
       const t0 = Date.now();
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 8000);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
       const e = await exited;
       clearTimeout(timer);
       return { ...e, ms: Date.now() - t0, stderr: err };

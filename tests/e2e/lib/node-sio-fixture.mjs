@@ -3,7 +3,7 @@
 // thing (SIO_SERVER=node).
 //
 //   node tests/e2e/lib/node-sio-fixture.mjs sio|bench --port P [--recovery MS]
-//       [--ping-interval MS] [--ping-timeout MS] [--per-message-deflate]
+//       [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS] [--per-message-deflate]
 //
 // sio (DESIGN.md "Conformance fixtures"): path /socket.io/ on 127.0.0.1, pingInterval 300 ms,
 // pingTimeout 200 ms, connectTimeout 1000 ms, maxHttpBufferSize 1e6, EIO=4 and EIO=3
@@ -22,10 +22,15 @@
 //                          without auth {token: "secret"} ("unauthorized", data {code: 401})
 //   ^/dyn-[0-9]+$          dynamic namespaces with the same handlers
 //   compressed (on)        send "big" (2000 'z's) to the sender through to(id).compress(on)
+//   join (room, ack)       ack {err: null}
+//   leave (room), broadcast (...args) → "broadcast" (...args) to all but the sender,
+//                          to-room (room, payload) → "to-room" (payload) to the room; each
+//                          acks with no values once done, when asked to
 // bench: default timings, "/" only: echo, echo-ack, broadcast (all but the sender), join,
 //   to-room (room, payload) → emit "to-room" (payload) to the room.
 // --recovery MS: connectionStateRecovery with maxDisconnectionDuration MS.
 // --ping-interval MS, --ping-timeout MS: replace the mode's heartbeat settings.
+// --connect-timeout MS: replaces connectTimeout.
 // --per-message-deflate: perMessageDeflate: true.
 //
 // Handlers see the event arguments without the client's ack callback (what the libsio
@@ -52,10 +57,11 @@ const port = Number(opt('--port'));
 const recovery = Number(opt('--recovery') ?? 0);
 const pingInterval = Number(opt('--ping-interval') ?? 0);
 const pingTimeout = Number(opt('--ping-timeout') ?? 0);
+const connectTimeout = Number(opt('--connect-timeout') ?? 0);
 const deflate = argv.includes('--per-message-deflate');
 if (!['sio', 'bench'].includes(mode) || !Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write('usage: node-sio-fixture.mjs sio|bench --port P [--recovery MS] '
-    + '[--ping-interval MS] [--ping-timeout MS] [--per-message-deflate]\n');
+    + '[--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS] [--per-message-deflate]\n');
   process.exit(2);
 }
 
@@ -78,6 +84,7 @@ const options = mode === 'sio'
   : common;
 if (pingInterval > 0) options.pingInterval = pingInterval;
 if (pingTimeout > 0) options.pingTimeout = pingTimeout;
+if (connectTimeout > 0) options.connectTimeout = connectTimeout;
 if (deflate) options.perMessageDeflate = true;
 
 const server = http.createServer();
@@ -115,6 +122,26 @@ function onSioConnection(socket) {
   });
   socket.on('compressed', (on) => {
     socket.nsp.to(socket.id).compress(on).emit('big', 'z'.repeat(2000));
+  });
+  socket.on('join', (room, ack) => {
+    if (typeof room !== 'string') return;
+    socket.join(room);
+    if (typeof ack === 'function') ack({ err: null });
+  });
+  socket.on('leave', (room, ack) => {
+    if (typeof room !== 'string') return;
+    socket.leave(room);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('broadcast', (...a) => {
+    const [args, ack] = split(a);
+    socket.broadcast.emit('broadcast', ...args);
+    if (ack) ack();
+  });
+  socket.on('to-room', (room, p, ack) => {
+    if (typeof room !== 'string') return;
+    socket.nsp.to(room).emit('to-room', p);
+    if (typeof ack === 'function') ack();
   });
   socket.on('broadcast-with-ack', (...a) => {
     const [, ack] = split(a);
