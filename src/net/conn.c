@@ -367,6 +367,8 @@ static void on_write(uv_write_t *req, int status)
     }
     sio__wq_consume(c, wire(c), c->inflight);
     c->inflight = 0;
+    /* Progress: an ending connection gets another end timeout for the rest. */
+    if (c->ending && !c->shut) c->deadline = uv_now(c->net->loop) + c->net->end_timeout_ms;
     sio__conn_flush(c);
 }
 
@@ -455,10 +457,15 @@ void sio__conn_end(sio__conn *c)
     }
     c->ending = 1;
     c->want_drain = 0;
-    if (!c->queued && !c->writing)
+    if (!c->queued && !c->writing) {
         drained(c);
-    else
-        sio__conn_mark_pending(c);
+        return;
+    }
+    /* The output must keep moving (a deadline already set, e.g. a WebSocket's close
+     * timeout, stays when it is sooner). */
+    uint64_t limit = uv_now(c->net->loop) + c->net->end_timeout_ms;
+    if (!c->deadline || c->deadline > limit) c->deadline = limit;
+    sio__conn_mark_pending(c);
 }
 
 void sio__conn_close(sio__conn *c)

@@ -23,6 +23,7 @@
 
 #define SLAB_SIZE (256 * 1024)
 #define SWEEP_MS  250
+#define DEFAULT_END_TIMEOUT_MS 30000
 #define BACKLOG   4096
 #define DEFER_MIN 64 /* connections with output that make a flush worth deferring */
 
@@ -75,10 +76,17 @@ static void on_sweep(uv_timer_t *h)
         }
         if (c->deadline && c->deadline <= now && !c->closing) {
             c->deadline = 0;
-            if (!c->ending && c->ev && c->ev->on_timeout)
+            if (!c->ending && c->ev && c->ev->on_timeout) {
                 c->ev->on_timeout(c, c->ud);
-            else
+            } else {
+                if (c->ending && !c->shut) {
+                    char peer[64] = "?";
+                    sio__conn_peer(c, peer, sizeof(peer));
+                    sio__log_info(net->log, "%s: output stalled while ending: closing with %zu bytes unsent",
+                                  peer, c->queued);
+                }
                 sio__conn_close(c);
+            }
         }
     }
 }
@@ -87,6 +95,7 @@ sio__net *sio__net_new(uv_loop_t *loop, const sio__logger *log)
 {
     sio__net *net = sio__calloc(1, sizeof(*net));
     if (!net) return NULL;
+    net->end_timeout_ms = DEFAULT_END_TIMEOUT_MS;
     net->slab = sio__malloc(SLAB_SIZE);
     if (!net->slab) {
         sio__free(net);
@@ -155,6 +164,11 @@ void sio__net_close_all(sio__net *net)
 void sio__net_set_conn_ext(sio__net *net, size_t ext_size)
 {
     net->conn_ext = (ext_size + 15) & ~(size_t)15;
+}
+
+void sio__net_set_end_timeout(sio__net *net, uint32_t ms)
+{
+    net->end_timeout_ms = ms ? ms : DEFAULT_END_TIMEOUT_MS;
 }
 
 void sio__net_on_empty(sio__net *net, void (*cb)(void *ud), void *ud)

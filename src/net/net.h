@@ -78,6 +78,11 @@ struct sio__conn {
  * long-lived connection instead of two (uSockets' ext_size). Set before listening.
  */
 void sio__net_set_conn_ext(sio__net *net, size_t ext_size);
+/*
+ * An ending connection (sio__conn_end) whose queued output makes no progress for this many
+ * ms is closed: a peer that stops reading cannot hold it open forever. 0 means 30000.
+ */
+void sio__net_set_end_timeout(sio__net *net, uint32_t ms);
 /* The reserved room of c (16-byte aligned), or NULL when fewer than size bytes. */
 void *sio__conn_ext(sio__conn *c, size_t size);
 

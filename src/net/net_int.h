@@ -21,7 +21,8 @@ struct sio__net {
     int handles;
     void (*empty_cb)(void *ud);
     void *empty_ud;
-    size_t max_conns;     /* 0: no bound */
+    uint32_t end_timeout_ms; /* an ending connection's output must progress this often */
+    size_t max_conns;        /* 0: no bound */
     size_t refused;       /* connections refused since the last log line */
     uint64_t refused_log; /* loop time of that line */
 };

@@ -83,6 +83,15 @@ static void on_accept(sio__listener *l, sio__conn *c, void *ud)
         sio__bytes_unref(b);
         assert_true(sio__conn_queued(c) == (8u << 20));
         sio__conn_want_drain(c); /* on_drain ends the connection */
+    } else if (!strcmp(f->scenario, "stalled-end")) {
+        /* 8 MiB to a client that never reads, then the end: closed once the output has not
+         * moved for the end timeout. */
+        sio__bytes *b = sio__bytes_new(8u << 20);
+        memset(b->data, 'x', b->cap);
+        b->len = b->cap;
+        assert_int_equal(sio__conn_write_bytes(c, b, 0, b->len), 0);
+        sio__bytes_unref(b);
+        sio__conn_end(c);
     } else if (!strcmp(f->scenario, "deadline")) {
         sio__conn_set_deadline(c, 300);
     }
@@ -111,7 +120,7 @@ static void on_connect(uv_connect_t *req, int status)
     fixture *f = req->data;
     assert_int_equal(status, 0);
     f->client.data = f;
-    uv_read_start((uv_stream_t *)&f->client, cl_alloc, cl_read);
+    if (strcmp(f->scenario, "stalled-end")) uv_read_start((uv_stream_t *)&f->client, cl_alloc, cl_read);
 }
 
 static void run_scenario(fixture *f, const char *scenario)
@@ -122,6 +131,7 @@ static void run_scenario(fixture *f, const char *scenario)
     f->log.level = SIO_LOG_WARN;
     f->net = sio__net_new(&f->loop, &f->log);
     assert_non_null(f->net);
+    sio__net_set_end_timeout(f->net, 400);
     assert_int_equal(sio__listener_start(f->net, "127.0.0.1", 0, on_accept, f, &f->l), 0);
     int port = sio__listener_port(f->l);
     assert_true(port > 0);
@@ -130,9 +140,17 @@ static void run_scenario(fixture *f, const char *scenario)
     uv_tcp_init(&f->loop, &f->client);
     f->creq.data = f;
     uv_tcp_connect(&f->creq, &f->client, (struct sockaddr *)&sa, on_connect);
-    /* Run until the client saw the end, then release everything. */
-    for (int i = 0; i < 100000 && !f->client_eof; i++) uv_run(&f->loop, UV_RUN_ONCE);
-    assert_true(f->client_eof);
+    /* Run until the client saw the end (or, not reading, the server closed), then release
+     * everything. */
+    if (!strcmp(scenario, "stalled-end")) {
+        uint64_t give_up = uv_hrtime() + 5000000000u;
+        while (!f->server_closed && uv_hrtime() < give_up) uv_run(&f->loop, UV_RUN_ONCE);
+        uv_close((uv_handle_t *)&f->client, NULL);
+        assert_int_equal(f->server_closed, 1);
+    } else {
+        for (int i = 0; i < 100000 && !f->client_eof; i++) uv_run(&f->loop, UV_RUN_ONCE);
+        assert_true(f->client_eof);
+    }
     sio__listener_close(f->l);
     while (f->server_conn) uv_run(&f->loop, UV_RUN_ONCE);
     sio__net_free(f->net);
@@ -173,6 +191,19 @@ static void test_deadline(void **state)
     assert_int_equal(f.timeouts, 1);
     assert_true(ms >= 300 && ms < 2000);
     assert_int_equal(f.received.len, 0);
+}
+
+/* A peer that stops reading cannot keep an ending connection open: it closes once its
+ * output has not moved for the end timeout (400 ms here), and not before. */
+static void test_stalled_end(void **state)
+{
+    fixture f;
+    uint64_t t0 = uv_hrtime();
+    run_scenario(&f, "stalled-end");
+    uint64_t ms = (uv_hrtime() - t0) / 1000000;
+    assert_true(ms >= 400 && ms < 3000);
+    assert_int_equal(f.timeouts, 0);
+    sio__buf_free(&f.received);
 }
 
 static void test_listen_errors(void **state)
@@ -323,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_small_writes_coalesce),
         cmocka_unit_test(test_large_write),
         cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_stalled_end),
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_fan_out),
     };
