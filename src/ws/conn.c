@@ -103,8 +103,10 @@ static void fail(sio_ws *ws, uint16_t code, const char *reason)
     ws->failed = 1;
     if (!ws->close_received) ws->peer_code = code; /* what on_close reports */
     /* A message over the limit is worth a line; other protocol violations are noise. */
+    char peer[64] = "?";
+    sio__conn_peer(ws->c, peer, sizeof(peer));
     sio__log(sio__net_log(ws->c->net), code == 1009 ? SIO_LOG_INFO : SIO_LOG_DEBUG,
-             "websocket: closing with %u: %s", code, reason ? reason : "");
+             "websocket: %s: closing with %u: %s", peer, code, reason ? reason : "");
     send_close(ws, code, reason);
     end_conn(ws);
 }

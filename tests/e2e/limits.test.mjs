@@ -255,7 +255,7 @@ describe('Limits that were there before: log lines and bystanders', () => {
     assert.match(await ws.next(), /^40\{"sid":/);
     ws.send(`4${big}`);
     assert.equal(await within(ws.closed, 2000, 'close 1009'), 1009);
-    await logged(srv, 'websocket: closing with 1009');
+    await logged(srv, 'websocket: 127.0.0.1: closing with 1009');
     // connectTimeout (1000 ms in the fixture): a session that joins nothing.
     const idle = await rawWs(srv);
     assert.equal(await within(idle.closed, 3000, 'connectTimeout close'), 1005);
@@ -274,7 +274,7 @@ describe('Limits that were there before: log lines and bystanders', () => {
       const [a, b] = [await open(), await open()];
       a.send(Buffer.alloc((16 << 20) + 1));
       assert.equal(await within(a.closed, 5000, 'close 1009'), 1009);
-      await logged(echo, 'websocket: closing with 1009');
+      await logged(echo, 'websocket: 127.0.0.1: closing with 1009');
       const back = within(new Promise((r) => b.once('message', (d) => r(d.toString()))), 2000, 'echo');
       b.send('still');
       assert.equal(await back, 'still');
