@@ -11,11 +11,9 @@
 // count as freed.
 import { describe, test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import { io } from 'socket.io-client';
-import { startServer, request, sleep, within, until } from './lib/harness.mjs';
+import { startServer, request, sleep, within, until, rawWebSocket } from './lib/harness.mjs';
 
 const BOUND = 1 << 20;
 const asan = (extra) => ({
@@ -52,56 +50,17 @@ const once = (s, event, ms = 3000) => within(new Promise((r) => s.once(event, (.
 // A raw WebSocket Socket.IO client on "/": handshake, CONNECT, the server's reply; then the
 // caller pauses it. frames() parses what arrived (once resumed).
 async function rawWs(port) {
-  const sock = track(net.connect(port, '127.0.0.1'));
-  await within(new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); }), 3000, 'connect');
-  sock.on('error', () => {});
-  const key = crypto.randomBytes(16).toString('base64');
-  sock.write(`GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n`
-    + `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n`
-    + 'Sec-WebSocket-Version: 13\r\n\r\n');
-  let buf = Buffer.alloc(0);
-  let head = null;
-  const frames = [];
-  let wake = null;
-  let closed = false;
-  sock.on('close', () => { closed = true; if (wake) wake(); });
-  sock.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    if (!head) {
-      const i = buf.indexOf('\r\n\r\n');
-      if (i < 0) return;
-      head = buf.subarray(0, i).toString();
-      buf = buf.subarray(i + 4);
-    }
-    while (buf.length >= 2) {
-      const l7 = buf[1] & 127;
-      const hl = l7 < 126 ? 2 : l7 === 126 ? 4 : 10;
-      if (buf.length < hl) break;
-      const len = l7 < 126 ? l7 : l7 === 126 ? buf.readUInt16BE(2) : Number(buf.readBigUInt64BE(2));
-      if (buf.length < hl + len) break;
-      frames.push({ opcode: buf[0] & 15, data: buf.subarray(hl, hl + len) });
-      buf = buf.subarray(hl + len);
-    }
-    if (wake) wake();
-  });
-  const send = (text) => {
-    const body = Buffer.from(text);
-    const mask = crypto.randomBytes(4);
-    for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
-    sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | body.length]), mask, body]));
-  };
-  const next = () => within((async () => {
-    while (!frames.length) await new Promise((r) => { wake = r; });
-    return frames.shift();
-  })(), 3000, 'a frame');
+  const ws = await rawWebSocket(port, '/socket.io/?EIO=4&transport=websocket');
+  track(ws.sock);
+  const { send, next } = ws;
   const open = (await next()).data.toString();
-  assert.match(head, /^HTTP\/1.1 101/);
+  assert.match(ws.head(), /^HTTP\/1.1 101/);
   assert.match(open, /^0\{/);
   const eioSid = JSON.parse(open.slice(1)).sid;
   send('40');
   const reply = (await next()).data.toString();
   assert.match(reply, /^40\{"sid"/);
-  return { sock, send, eioSid, id: JSON.parse(reply.slice(2)).sid, frames, isClosed: () => closed };
+  return { sock: ws.sock, send, eioSid, id: JSON.parse(reply.slice(2)).sid, frames: ws.frames, isClosed: ws.isClosed };
 }
 
 // A raw long-polling Socket.IO client on "/" that polls until it is connected, then stops.

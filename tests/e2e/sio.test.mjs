@@ -11,12 +11,11 @@
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { io, Manager } from 'socket.io-client';
 import WebSocket from 'ws';
-import { startServer, request, sleep, within, until, inbox } from './lib/harness.mjs';
+import { startServer, request, sleep, within, until, inbox, rawWebSocket } from './lib/harness.mjs';
 
 const require = createRequire(import.meta.url);
 const io2 = require('socket.io-client-v2');
@@ -1027,59 +1026,16 @@ describe('socket.io: compress (sio-fixture sio --per-message-deflate)', { concur
   // context takeover each compressed message inflates on its own (and Node then compresses
   // only messages of 1024 bytes or more, as libsio always does).
   async function deflateWs() {
-    const sock = net.connect(srv.port, '127.0.0.1');
-    await within(new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); }), 3000, 'connect');
-    const key = crypto.randomBytes(16).toString('base64');
-    sock.write(`GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n`
-      + `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n`
-      + 'Sec-WebSocket-Version: 13\r\n'
-      + 'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n');
-    let buf = Buffer.alloc(0);
-    let head = null;
-    const frames = [];
-    let wake = null;
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (!head) {
-        const i = buf.indexOf('\r\n\r\n');
-        if (i < 0) return;
-        head = buf.subarray(0, i).toString();
-        buf = buf.subarray(i + 4);
-      }
-      while (buf.length >= 2) {
-        const l7 = buf[1] & 127;
-        const hl = l7 < 126 ? 2 : l7 === 126 ? 4 : 10;
-        if (buf.length < hl) break;
-        const len = l7 < 126 ? l7 : l7 === 126 ? buf.readUInt16BE(2) : Number(buf.readBigUInt64BE(2));
-        if (buf.length < hl + len) break;
-        const rsv1 = (buf[0] & 0x40) !== 0;
-        let payload = buf.subarray(hl, hl + len);
-        buf = buf.subarray(hl + len);
-        if (rsv1) {
-          payload = zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]),
-            { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-        }
-        const text = payload.toString();
-        if (text === '2') { send('3'); continue; }
-        frames.push({ rsv1, text });
-      }
-      if (wake) wake();
+    const ws = await rawWebSocket(srv.port, '/socket.io/?EIO=4&transport=websocket', {
+      extensions: 'permessage-deflate; server_no_context_takeover',
+      onFrame: (f) => { if (f.text === '2') { ws.send('3'); return true; } return false; },
     });
-    const send = (text) => {
-      const body = Buffer.from(text);
-      const mask = crypto.randomBytes(4);
-      for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
-      sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | body.length]), mask, body]));
-    };
-    const next = () => within((async () => {
-      while (!frames.length) await new Promise((r) => { wake = r; });
-      return frames.shift();
-    })(), 3000, 'a frame');
+    const next = async () => { const f = await ws.next(); return { rsv1: f.rsv1, text: f.text }; };
     const open = await next();
-    assert.match(head, /^HTTP\/1.1 101/);
-    assert.match(head, /sec-websocket-extensions: permessage-deflate/i);
+    assert.match(ws.head(), /^HTTP\/1.1 101/);
+    assert.match(ws.head(), /sec-websocket-extensions: permessage-deflate/i);
     assert.match(open.text, /^0\{/);
-    return { sock, send, next };
+    return { sock: ws.sock, send: ws.send, next };
   }
 
   const big = `42["big","${'z'.repeat(2000)}"]`;

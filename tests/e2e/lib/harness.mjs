@@ -1,9 +1,11 @@
 // Helpers for the end-to-end suites: start a libsio binary on a free port, talk raw TCP
 // and HTTP to it, stop it with SIGTERM and report how it exited.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import net from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -161,4 +163,66 @@ export function request(url, { method = 'GET', headers = {}, body, agent = false
 // GET url with extra headers; resolves {status, headers, body: Buffer}.
 export function httpGet(url, headers = {}) {
   return request(url, { headers });
+}
+
+// A WebSocket client on a raw TCP connection, for what the `ws` package hides or will not
+// do: read whether a frame came compressed, or stop reading altogether. Resolves once
+// connected and the upgrade request is written. Frames arrive whole as
+// {opcode, rsv1, data, text}; compressed ones are inflated (permessage-deflate without
+// context takeover, so each inflates on its own). onFrame(frame) may return true to keep a
+// frame out of the list (to answer pings, say). next() waits for the first listed frame;
+// head() is the response head once it arrived.
+export async function rawWebSocket(port, target, { extensions, onFrame } = {}) {
+  const sock = net.connect(port, '127.0.0.1');
+  await within(new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); }), 3000, 'connect');
+  sock.on('error', () => {});
+  const key = crypto.randomBytes(16).toString('base64');
+  sock.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n`
+    + `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n`
+    + 'Sec-WebSocket-Version: 13\r\n'
+    + (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') + '\r\n');
+  let buf = Buffer.alloc(0);
+  let head = null;
+  let closed = false;
+  let wake = null;
+  const frames = [];
+  sock.on('close', () => { closed = true; if (wake) wake(); });
+  sock.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    if (!head) {
+      const i = buf.indexOf('\r\n\r\n');
+      if (i < 0) return;
+      head = buf.subarray(0, i).toString();
+      buf = buf.subarray(i + 4);
+    }
+    while (buf.length >= 2) {
+      const l7 = buf[1] & 127;
+      const hl = l7 < 126 ? 2 : l7 === 126 ? 4 : 10;
+      if (buf.length < hl) break;
+      const len = l7 < 126 ? l7 : l7 === 126 ? buf.readUInt16BE(2) : Number(buf.readBigUInt64BE(2));
+      if (buf.length < hl + len) break;
+      const rsv1 = (buf[0] & 0x40) !== 0;
+      let data = buf.subarray(hl, hl + len);
+      if (rsv1) {
+        data = zlib.inflateRawSync(Buffer.concat([data, Buffer.from([0, 0, 0xff, 0xff])]),
+          { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      }
+      const frame = { opcode: buf[0] & 15, rsv1, data, text: data.toString() };
+      buf = buf.subarray(hl + len);
+      if (!(onFrame && onFrame(frame))) frames.push(frame);
+    }
+    if (wake) wake();
+  });
+  // A masked text frame (payloads under 126 bytes).
+  const send = (text) => {
+    const body = Buffer.from(text);
+    const mask = crypto.randomBytes(4);
+    for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
+    sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | body.length]), mask, body]));
+  };
+  const next = (ms = 3000) => within((async () => {
+    while (!frames.length) await new Promise((r) => { wake = r; });
+    return frames.shift();
+  })(), ms, 'a frame');
+  return { sock, send, next, frames, head: () => head, isClosed: () => closed };
 }
