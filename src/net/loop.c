@@ -21,11 +21,11 @@
 #include "net/net_int.h"
 #include "sio.h"
 
-#define SLAB_SIZE (256 * 1024)
-#define SWEEP_MS  250
+#define SLAB_SIZE              (256 * 1024)
+#define SWEEP_MS               250
 #define DEFAULT_END_TIMEOUT_MS 30000
-#define BACKLOG   4096
-#define DEFER_MIN 64 /* connections with output that make a flush worth deferring */
+#define BACKLOG                4096
+#define DEFER_MIN              64 /* connections with output that make a flush worth deferring */
 
 static void on_idle(uv_idle_t *h)
 {
@@ -82,7 +82,8 @@ static void on_sweep(uv_timer_t *h)
                 if (c->ending && !c->shut) {
                     char peer[64] = "?";
                     sio__conn_peer(c, peer, sizeof(peer));
-                    sio__log_info(net->log, "%s: output stalled while ending: closing with %zu bytes unsent",
+                    sio__log_info(net->log,
+                                  "%s: output stalled while ending: closing with %zu bytes unsent",
                                   peer, c->queued);
                 }
                 sio__conn_close(c);

@@ -23,8 +23,8 @@ struct sio__net {
     void *empty_ud;
     uint32_t end_timeout_ms; /* an ending connection's output must progress this often */
     size_t max_conns;        /* 0: no bound */
-    size_t refused;       /* connections refused since the last log line */
-    uint64_t refused_log; /* loop time of that line */
+    size_t refused;          /* connections refused since the last log line */
+    uint64_t refused_log;    /* loop time of that line */
 };
 
 struct sio__tls {

@@ -120,7 +120,8 @@ static void on_connect(uv_connect_t *req, int status)
     fixture *f = req->data;
     assert_int_equal(status, 0);
     f->client.data = f;
-    if (strcmp(f->scenario, "stalled-end")) uv_read_start((uv_stream_t *)&f->client, cl_alloc, cl_read);
+    if (strcmp(f->scenario, "stalled-end"))
+        uv_read_start((uv_stream_t *)&f->client, cl_alloc, cl_read);
 }
 
 static void run_scenario(fixture *f, const char *scenario)

@@ -13,7 +13,7 @@
 
 #include "sio.h"
 
-#define THREADS 4
+#define THREADS    4
 #define PER_THREAD 20000
 
 typedef struct run {
