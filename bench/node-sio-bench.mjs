@@ -1,13 +1,21 @@
 // The Node.js reference for the Socket.IO case: the `socket.io` package with the handlers
 // of `sio-fixture bench` (default timings, namespace "/"): echo, echo-ack, broadcast (to
-// all but the sender), join, to-room.
+// all but the sender), join, to-room. With --tls-cert FILE --tls-key FILE it serves https
+// (and wss) with that PEM certificate and key, Node's TLS defaults otherwise.
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { Server } from 'socket.io';
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--port');
 const port = Number(i >= 0 ? args[i + 1] : 3000);
-const server = http.createServer();
+const arg = (name) => { const k = args.indexOf(name); return k >= 0 ? args[k + 1] : undefined; };
+const cert = arg('--tls-cert');
+const key = arg('--tls-key');
+const server = cert && key
+  ? https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) })
+  : http.createServer();
 const io = new Server(server, { allowEIO3: true, cors: { origin: true, credentials: true } });
 io.on('connection', (socket) => {
   socket.on('echo', (...a) => socket.emit('echo', ...a));

@@ -17,10 +17,12 @@ const labels = {
   us_per_rt: 'µs CPU / round trip', client_cpu: 'load gen. CPU %', dead: 'sessions lost',
   sessions: 'sessions', rss_per_session: 'RSS B / session', hold_cpu: 'server CPU % holding',
   alive: 'sessions echoing', us_per_msg: 'µs CPU / msg', p50_us: 'p50 µs', p99_us: 'p99 µs',
+  conn_s: 'conn/s', conn_per_cpu_s: 'conn / CPU-s', us_per_conn: 'µs CPU / conn',
+  pings: 'pings answered',
 };
 // The compared metric: the first of these a record has; true when larger is better.
 const compared = [['req_per_cpu_s', true], ['msg_per_cpu_s', true], ['rt_per_cpu_s', true],
-  ['rss_per_conn', false], ['rss_per_session', false]];
+  ['conn_per_cpu_s', true], ['rss_per_conn', false], ['rss_per_session', false]];
 
 const records = [];
 for (const r of all) {

@@ -8,15 +8,24 @@
 //   ack:   C clients each keep W `echo-ack`s in flight (W/2 sent in one write when W/2 acks
 //         came back); acks, their latency and the server's CPU ticks are counted over
 //         SECONDS.
-//   idle:  N connected clients; the server's RSS before (after a warm-up) and after.
+//   idle:  N connected clients; the server's RSS before (after a warm-up) and after HOLD
+//         seconds (default 1.5; pings are answered, and counted, meanwhile).
+//   connect: N new connections, C at a time, each a full connect (TCP, the TLS handshake
+//         for https, WebSocket upgrade, Engine.IO open, Socket.IO CONNECT) then closed; the
+//         server's CPU ticks from the first to 0.5 s after the last, after 100 unmeasured.
+// An https:// URL makes every client a TLS client (wss), without session resumption, that
+// verifies the server against the CA file in BENCH_TLS_CA.
 // Prints one JSON line.
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 const [mode, url, pid, ...rest] = process.argv.slice(2);
 const ticks = () => { const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const ca = process.env.BENCH_TLS_CA ? fs.readFileSync(process.env.BENCH_TLS_CA) : undefined;
+let pings = 0;
 
 function frame(text) {
   const body = Buffer.from(text);
@@ -32,7 +41,9 @@ function frame(text) {
 function client(target, onFrame) {
   const u = new URL(target);
   return new Promise((resolve, reject) => {
-    const s = net.connect(Number(u.port), u.hostname);
+    const s = u.protocol === 'https:'
+      ? tls.connect({ port: Number(u.port), host: u.hostname, ca })
+      : net.connect(Number(u.port), u.hostname);
     s.setNoDelay(true);
     let buf = Buffer.alloc(0);
     let state = 0; // 0 HTTP, 1 open packet, 2 CONNECT reply, 3 connected
@@ -56,7 +67,7 @@ function client(target, onFrame) {
         off += hl + len;
         if (state === 1) { s.write(frame('40')); state = 2; continue; }
         if (state === 2) { state = 3; resolve(s); continue; }
-        if (payload.length === 1 && payload[0] === 0x32) { s.write(frame('3')); continue; } // ping
+        if (payload.length === 1 && payload[0] === 0x32) { pings++; s.write(frame('3')); continue; } // ping
         onFrame(payload);
       }
       buf = buf.subarray(off);
@@ -146,14 +157,16 @@ if (mode === 'broadcast') {
     p50_us: Math.round(q(0.5)), p99_us: Math.round(q(0.99)) }));
   process.exit(0);
 } else if (mode === 'idle') {
-  const [n] = rest.map(Number);
+  const [n, hold = 1.5] = rest.map(Number);
   const warm = await many(100, () => {});
   for (const s of warm) s.destroy();
   await sleep(1000);
   const before = rssKb();
   const socks = await many(n, () => {});
-  await sleep(1500);
+  const p0 = pings;
+  await sleep(hold * 1000);
   const after = rssKb();
+  const held = pings - p0;
   // Every connection must still be served: one echo each.
   let echoes = 0;
   const m = frame('42["echo","z"]');
@@ -163,7 +176,26 @@ if (mode === 'broadcast') {
     s.write(m);
   }
   for (let i = 0; i < 200 && echoes < n; i++) await sleep(50);
-  console.log(JSON.stringify({ connections: n, rss_before_kb: before, rss_after_kb: after, echoes }));
+  console.log(JSON.stringify({ connections: n, rss_before_kb: before, rss_after_kb: after, echoes, pings: held }));
   for (const s of socks) s.destroy();
+  process.exit(0);
+} else if (mode === 'connect') {
+  const [n, c] = rest.map(Number);
+  const one = async () => { (await client(url, () => {})).destroy(); };
+  const run = async (count) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(c, count) }, async () => {
+      while (next < count) { next++; await one(); }
+    }));
+  };
+  await run(100);
+  await sleep(500);
+  const t0 = ticks();
+  const w0 = process.hrtime.bigint();
+  await run(n);
+  const wall = Number(process.hrtime.bigint() - w0) / 1e9;
+  await sleep(500);
+  const t1 = ticks();
+  console.log(JSON.stringify({ connections: n, wall_s: wall, server_ticks: t1 - t0 }));
   process.exit(0);
 }
