@@ -243,6 +243,7 @@ static void send_emit(client *c)
 }
 
 static void client_close(client *c);
+static void finish(bench *b);
 
 static void on_written(uv_write_t *req, int status)
 {
@@ -463,8 +464,13 @@ static void client_close(client *c)
 {
     bench *b = c->b;
     if (c->state >= C_CLOSING || c->state == C_IDLE) return;
+    int was_ready = c->state == C_READY;
+    /* Closing first: what follows may start the next connects or end the run. */
+    c->state = C_CLOSING;
+    b->closing++;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
     if (b->phase < 3) {
-        if (c->state == C_READY) {
+        if (was_ready) {
             c->lost = 1;
             b->lost++;
             b->ready--;
@@ -473,9 +479,8 @@ static void client_close(client *c)
             connect_next(b);
         }
     }
-    c->state = C_CLOSING;
-    b->closing++;
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    if ((b->phase == 1 || b->phase == 2) && !b->ready) /* nothing left to measure */
+        finish(b);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -553,8 +558,6 @@ static void connect_next(bench *b)
 
 /* ---- scenarios ----------------------------------------------------------------------- */
 
-static void finish(bench *b);
-
 static void on_timer(uv_timer_t *t)
 {
     bench *b = t->data;
@@ -574,6 +577,11 @@ static void on_timer(uv_timer_t *t)
 static void start_scenario(bench *b)
 {
     if (b->failed) fprintf(stderr, "sio-bench: %u of %u connections failed\n", b->failed, b->n);
+    if (!b->ready) {
+        b->t0_ns = uv_hrtime();
+        finish(b);
+        return;
+    }
     if (b->scenario == SC_ECHO_ACK)
         for (uint32_t i = 0; i < b->n; i++)
             if (b->clients[i].state == C_READY)

@@ -1,0 +1,101 @@
+// sio-bench, the C load generator (tools/sio-bench), against `sio-fixture bench`: its
+// scenarios connect every client, keep the heartbeats answered and print one JSON line
+// with sane figures; a server that goes away or is not there makes it exit 1. Both
+// binaries come from $SIO_BUILD, so under the ASan build both must also be leak-free
+// (LeakSanitizer makes a leak a non-zero exit).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { startServer, buildDir, freePort, sleep } from './lib/harness.mjs';
+
+const BENCH = path.join(buildDir, 'sio-bench');
+
+// Runs sio-bench; resolves with its exit code, the parsed JSON line (or null) and stderr.
+function bench(args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(BENCH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), 15000);
+    p.once('error', reject);
+    p.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.trim().split('\n').filter(Boolean);
+      let json = null;
+      if (lines.length === 1) json = JSON.parse(lines[0]);
+      resolve({ code, signal, json, lines, err });
+    });
+  });
+}
+
+// Both scenarios against one server with a 300 ms heartbeat.
+test('echo-ack and idle against sio-fixture bench', async () => {
+  const srv = await startServer('sio-fixture', ['bench', '--ping-interval', '300', '--ping-timeout', '2000']);
+  try {
+    const pid = String(srv.proc.pid);
+    const port = String(srv.port);
+
+    const ack = await bench(['--port', port, '--scenario', 'echo-ack', '--connections', '4',
+      '--window', '8', '--warmup', '0.5', '--seconds', '1.5', '--server-pid', pid]);
+    assert.equal(ack.code, 0, ack.err);
+    assert.equal(ack.lines.length, 1, 'one JSON line');
+    const a = ack.json;
+    assert.equal(a.scenario, 'echo-ack');
+    assert.equal(a.connections, 4);
+    assert.equal(a.failed, 0);
+    assert.equal(a.lost, 0);
+    assert.ok(a.acks > 0, `acks ${a.acks}`);
+    assert.ok(Math.abs(a.wall_s - 1.5) < 0.5, `wall_s ${a.wall_s}`);
+    assert.ok(Math.abs(a.acks_per_s - a.acks / a.wall_s) <= 1 + a.acks_per_s / 100, 'acks_per_s = acks / wall_s');
+    assert.ok(a.p50_us > 0 && a.p50_us <= a.p90_us && a.p90_us <= a.p99_us && a.p99_us <= a.p999_us,
+      `percentiles ${a.p50_us} ${a.p90_us} ${a.p99_us} ${a.p999_us}`);
+    assert.ok(a.p50_us < 1e6, `p50 ${a.p50_us} us`);
+    assert.ok(a.server_ticks > 0, `server_ticks ${a.server_ticks}`);
+    assert.ok(a.server_us_per_ack > 0 && a.client_us_per_ack > 0);
+
+    const idle = await bench(['--port', port, '--scenario', 'idle', '--connections', '50',
+      '--seconds', '1.5', '--sources', '4', '--concurrency', '16', '--server-pid', pid]);
+    assert.equal(idle.code, 0, idle.err);
+    const i = idle.json;
+    assert.equal(i.scenario, 'idle');
+    assert.equal(i.connections, 50);
+    assert.equal(i.failed, 0);
+    assert.equal(i.lost, 0);
+    // A ping every 300 ms to each of 50 clients for 1.5 s: about 250, and if any went
+    // unanswered the server would have closed that client (lost).
+    assert.ok(i.pings >= 100, `pings ${i.pings}`);
+    assert.ok(i.rss_before_kb > 0 && i.rss_after_kb > 0, `rss ${i.rss_before_kb} ${i.rss_after_kb}`);
+    assert.ok(i.server_ticks >= 0);
+    // The server saw every client go away cleanly.
+    await sleep(200);
+  } finally {
+    const { code, stderr } = await srv.stop();
+    assert.equal(code, 0, stderr);
+  }
+});
+
+test('a server that goes away or is not there is an exit 1, with the JSON line', async () => {
+  const srv = await startServer('sio-fixture', ['bench']);
+  const run = bench(['--port', String(srv.port), '--scenario', 'idle', '--connections', '3', '--seconds', '3']);
+  await sleep(1000);
+  const { code } = await srv.stop();
+  assert.equal(code, 0);
+  const t0 = Date.now();
+  const r = await run;
+  assert.ok(Date.now() - t0 < 1500, 'the run ends once every connection is lost');
+  assert.equal(r.code, 1, r.err);
+  assert.equal(r.json.lost, 3);
+  assert.equal(r.json.connections, 0);
+
+  const none = await bench(['--port', String(await freePort()), '--connections', '2', '--seconds', '0.2']);
+  assert.equal(none.code, 1, none.err);
+  assert.equal(none.json.failed, 2);
+  assert.match(none.err, /connect: connection refused/);
+
+  const usage = await bench(['--port', '1', '--scenario', 'nope']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.err, /unknown scenario nope/);
+});
