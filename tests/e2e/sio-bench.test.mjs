@@ -1,7 +1,7 @@
 // sio-bench, the C load generator (tools/sio-bench), against `sio-fixture bench`: its
-// scenarios connect every client, keep the heartbeats answered and print one JSON line
-// with sane figures; a server that goes away or is not there makes it exit 1. Both
-// binaries come from $SIO_BUILD, so under the ASan build both must also be leak-free
+// scenarios (echo-ack, idle, broadcast) connect every client, keep the heartbeats answered
+// and print one JSON line with sane figures; a server that goes away or is not there makes
+// it exit 1. Both binaries come from $SIO_BUILD, so under the ASan build both must also be leak-free
 // (LeakSanitizer makes a leak a non-zero exit).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ function bench(args) {
   });
 }
 
-// Both scenarios against one server with a 300 ms heartbeat.
+// Every scenario against one server with a 300 ms heartbeat.
 test('echo-ack and idle against sio-fixture bench', async () => {
   const srv = await startServer('sio-fixture', ['bench', '--ping-interval', '300', '--ping-timeout', '2000']);
   try {
@@ -69,8 +69,19 @@ test('echo-ack and idle against sio-fixture bench', async () => {
     assert.ok(i.pings >= 100, `pings ${i.pings}`);
     assert.ok(i.rss_before_kb > 0 && i.rss_after_kb > 0, `rss ${i.rss_before_kb} ${i.rss_after_kb}`);
     assert.ok(i.server_ticks >= 0);
-    // The server saw every client go away cleanly.
-    await sleep(200);
+
+    const bc = await bench(['--port', port, '--scenario', 'broadcast', '--connections', '20',
+      '--rate', '200', '--warmup', '0.3', '--seconds', '1', '--server-pid', pid]);
+    assert.equal(bc.code, 0, bc.err);
+    const d = bc.json;
+    assert.equal(d.scenario, 'broadcast');
+    assert.equal(d.receivers, 20);
+    assert.equal(d.connections, 21);
+    assert.ok(Math.abs(d.emits - 200) <= 20, `emits ${d.emits}`);
+    // Every emit reaches all 20 receivers; the window's edges cut some in flight (the
+    // latency of a loaded ASan server).
+    assert.ok(Math.abs(d.deliveries - d.emits * 20) <= 20 * 40, `deliveries ${d.deliveries} for ${d.emits} emits`);
+    assert.ok(d.server_us_per_delivery > 0);
   } finally {
     const { code, stderr } = await srv.stop();
     assert.equal(code, 0, stderr);

@@ -21,6 +21,9 @@
  *   echo-ack  N connections, W `echo-ack` emits in flight on each (a new one per ack);
  *             after a warm-up, acks, latency percentiles (fixed-bucket histogram) and the
  *             server's and the generator's CPU over the measured window.
+ *   broadcast one sender (client 0) emits `broadcast` at --rate per second, and the server
+ *             relays it to the N others; after a warm-up, the deliveries they count and the
+ *             CPU per delivery over the measured window.
  * The server's figures come from /proc/PID/{stat,status} when --server-pid is given.
  */
 #include <errno.h>
@@ -55,7 +58,7 @@
 #define HIST_BUCKETS (64 + 40 * HIST_SUB)
 
 enum { C_IDLE, C_CONNECTING, C_HTTP, C_OPEN, C_SIO, C_READY, C_CLOSING, C_CLOSED };
-enum { SC_IDLE, SC_ECHO_ACK };
+enum { SC_IDLE, SC_ECHO_ACK, SC_BROADCAST };
 
 typedef struct bench bench;
 
@@ -88,7 +91,7 @@ struct bench {
     const char *path;
     int scenario;
     uint32_t n, window, concurrency, sources, payload_size;
-    double seconds, warmup;
+    double seconds, warmup, rate;
     long server_pid;
     /* state */
     client *clients;
@@ -96,9 +99,11 @@ struct bench {
     client *pending;
     uv_prepare_t flush;
     uv_timer_t timer;
+    uv_timer_t pacer; /* broadcast: the sender's emits */
+    uint64_t pace_t0, emits, deliveries, emits0, deliveries0;
     uint8_t *slab;  /* every read lands here: it is parsed before the next one */
     uint32_t ring;  /* sent_at slots per client */
-    sio__buf tail;  /* the JSON args of an emit: ["echo-ack","yyy"] */
+    sio__buf tail;  /* the JSON args of an emit: ["echo-ack","yyy"] or ["broadcast","yyy"] */
     int phase;      /* 0 connecting, 1 warm-up, 2 measuring, 3 done */
     int failed_run; /* an error to report in the exit code */
     uint64_t pings; /* pings answered */
@@ -336,7 +341,11 @@ static void on_sio(client *c, const uint8_t *d, size_t n)
         client_close(c);
         return;
     }
-    if (c->state == C_READY && n && d[0] == '3') on_ack(c, d, n);
+    if (c->state != C_READY || !n) return;
+    if (d[0] == '3')
+        on_ack(c, d, n);
+    else if (d[0] == '2' && c->b->scenario == SC_BROADCAST && c->index != 0)
+        c->b->deliveries++;
 }
 
 static int on_ws_message(void *ud, int opcode, const uint8_t *data, size_t len, int compressed)
@@ -565,6 +574,8 @@ static void on_timer(uv_timer_t *t)
         b->phase = 2;
         b->t0_ns = uv_hrtime();
         b->acks0 = b->acks;
+        b->emits0 = b->emits;
+        b->deliveries0 = b->deliveries;
         b->pings0 = b->pings;
         b->ticks0 = proc_ticks(b->server_pid);
         b->cpu0 = self_cpu_s();
@@ -572,6 +583,17 @@ static void on_timer(uv_timer_t *t)
     } else if (b->phase == 2) {
         finish(b);
     }
+}
+
+/* The broadcast sender (client 0): every millisecond, the emits --rate asks for by now. */
+static void on_pace(uv_timer_t *t)
+{
+    bench *b = t->data;
+    client *c = &b->clients[0];
+    if (c->state != C_READY || b->phase >= 3) return;
+    uint64_t due = (uint64_t)(b->rate * (double)(uv_hrtime() - b->pace_t0) / 1e9);
+    for (; b->emits < due; b->emits++)
+        if (send_text2(c, "42", 2, b->tail.data, b->tail.len)) b->failed_run = 1;
 }
 
 static void start_scenario(bench *b)
@@ -586,7 +608,11 @@ static void start_scenario(bench *b)
         for (uint32_t i = 0; i < b->n; i++)
             if (b->clients[i].state == C_READY)
                 for (uint32_t k = 0; k < b->window; k++) send_emit(&b->clients[i]);
-    double warm = b->scenario == SC_ECHO_ACK ? b->warmup : 0;
+    if (b->scenario == SC_BROADCAST) {
+        b->pace_t0 = uv_hrtime();
+        uv_timer_start(&b->pacer, on_pace, 1, 1);
+    }
+    double warm = b->scenario == SC_IDLE ? 0 : b->warmup;
     uv_timer_start(&b->timer, on_timer, (uint64_t)(warm * 1000), 0);
 }
 
@@ -607,6 +633,19 @@ static void finish(bench *b)
                "\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,\"client_cpu_s\":%.3f}\n",
                b->ready, b->failed, b->lost, b->pings - b->pings0, wall, ticks, b->rss_before,
                rss_after, client_cpu);
+    } else if (b->scenario == SC_BROADCAST) {
+        uint64_t d = b->deliveries - b->deliveries0;
+        double per = d ? 1e6 / (double)d : 0;
+        printf("{\"scenario\":\"broadcast\",\"receivers\":%u,\"connections\":%u,\"failed\":%u,"
+               "\"lost\":%u,\"rate\":%.0f,\"payload_bytes\":%u,\"emits\":%" PRIu64
+               ",\"deliveries\":%" PRIu64 ",\"wall_s\":%.3f,\"deliveries_per_s\":%.0f,"
+               "\"server_ticks\":%ld,\"server_us_per_delivery\":%.3f,\"client_cpu_s\":%.3f,"
+               "\"client_us_per_delivery\":%.3f,\"pings\":%" PRIu64 "}\n",
+               b->n - 1, b->ready, b->failed, b->lost, b->rate, b->payload_size,
+               b->emits - b->emits0, d, wall, wall > 0 ? (double)d / wall : 0, ticks,
+               ticks >= 0 ? (double)ticks / hz * per : -1, client_cpu, client_cpu * per,
+               b->pings - b->pings0);
+        if (!d) b->failed_run = 1;
     } else {
         uint64_t acks = b->acks - b->acks0;
         double per = acks ? 1e6 / (double)acks : 0;
@@ -627,6 +666,7 @@ static void finish(bench *b)
     if (b->failed || b->lost || b->ready != b->n) b->failed_run = 1;
     for (uint32_t i = 0; i < b->n; i++) client_close(&b->clients[i]);
     uv_close((uv_handle_t *)&b->timer, NULL);
+    uv_close((uv_handle_t *)&b->pacer, NULL);
     uv_close((uv_handle_t *)&b->flush, NULL);
 }
 
@@ -637,33 +677,43 @@ static void usage(FILE *f)
     fprintf(f, "usage: sio-bench --port P [options]\n"
                "  --host IP            server address (IPv4, default 127.0.0.1)\n"
                "  --path PATH          Engine.IO path (default /socket.io/)\n"
-               "  --scenario NAME      idle (default) or echo-ack\n"
-               "  --connections N      clients (default 1)\n"
+               "  --scenario NAME      idle (default), echo-ack or broadcast\n"
+               "  --connections N      clients; broadcast: receivers, plus one sender (default 1)\n"
                "  --seconds S          measured window: the hold (idle) or the run (default 2)\n"
-               "  --warmup S           echo-ack: unmeasured seconds before the window (default 1)\n"
+               "  --warmup S           echo-ack, broadcast: unmeasured seconds first (default 1)\n"
                "  --window W           echo-ack: emits in flight per client (default 1)\n"
-               "  --payload-size B     echo-ack: bytes of the string argument (default 32)\n"
+               "  --rate R             broadcast: the sender's emits per second (default 100)\n"
+               "  --payload-size B     bytes of the emitted string (default 32)\n"
                "  --concurrency K      connects under way at once (default 64)\n"
                "  --sources K          spread source addresses over 127.0.0.1..127.0.0.K\n"
                "                       (default 1: no bind)\n"
                "  --server-pid PID     read the server's CPU ticks and RSS from /proc/PID\n"
                "Prints one JSON line: connections, failed, lost, pings, wall_s, server_ticks,\n"
-               "and rss_before_kb/rss_after_kb (idle) or acks, acks_per_s, p50_us, p90_us,\n"
-               "p99_us, p999_us, server_us_per_ack, client_us_per_ack (echo-ack). Figures that\n"
-               "need --server-pid are -1 without it. Exits 1 if a connection failed or was lost,\n"
-               "or echo-ack got no acks.\n");
+               "client_cpu_s, and rss_before_kb/rss_after_kb (idle); acks, acks_per_s, p50_us,\n"
+               "p90_us, p99_us, p999_us, server_us_per_ack, client_us_per_ack (echo-ack);\n"
+               "receivers, emits, deliveries, deliveries_per_s, server_us_per_delivery,\n"
+               "client_us_per_delivery (broadcast). Figures that need --server-pid are -1\n"
+               "without it. Exits 1 if a connection failed or was lost, or nothing was acked\n"
+               "or delivered; 2 on bad arguments.\n");
 }
 
 static int parse_args(bench *b, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"host", 1, NULL, 'H'},         {"port", 1, NULL, 'p'},
-        {"path", 1, NULL, 'P'},         {"scenario", 1, NULL, 's'},
-        {"connections", 1, NULL, 'n'},  {"seconds", 1, NULL, 'S'},
-        {"warmup", 1, NULL, 'u'},       {"window", 1, NULL, 'w'},
-        {"payload-size", 1, NULL, 'b'}, {"concurrency", 1, NULL, 'k'},
-        {"sources", 1, NULL, 'a'},      {"server-pid", 1, NULL, 'i'},
-        {"help", 0, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"host", 1, NULL, 'H'},
+                                          {"port", 1, NULL, 'p'},
+                                          {"path", 1, NULL, 'P'},
+                                          {"scenario", 1, NULL, 's'},
+                                          {"connections", 1, NULL, 'n'},
+                                          {"seconds", 1, NULL, 'S'},
+                                          {"warmup", 1, NULL, 'u'},
+                                          {"window", 1, NULL, 'w'},
+                                          {"payload-size", 1, NULL, 'b'},
+                                          {"concurrency", 1, NULL, 'k'},
+                                          {"sources", 1, NULL, 'a'},
+                                          {"server-pid", 1, NULL, 'i'},
+                                          {"rate", 1, NULL, 'r'},
+                                          {"help", 0, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (o) {
@@ -673,6 +723,9 @@ static int parse_args(bench *b, int argc, char **argv)
         case 'p':
             b->port = atoi(optarg);
             break;
+        case 'r':
+            b->rate = atof(optarg);
+            break;
         case 'P':
             b->path = optarg;
             break;
@@ -681,6 +734,8 @@ static int parse_args(bench *b, int argc, char **argv)
                 b->scenario = SC_IDLE;
             else if (!strcmp(optarg, "echo-ack"))
                 b->scenario = SC_ECHO_ACK;
+            else if (!strcmp(optarg, "broadcast"))
+                b->scenario = SC_BROADCAST;
             else {
                 fprintf(stderr, "sio-bench: unknown scenario %s\n", optarg);
                 return -1;
@@ -720,21 +775,23 @@ static int parse_args(bench *b, int argc, char **argv)
     }
     if (optind < argc || b->port <= 0 || b->port > 65535 || !b->n || !b->window ||
         !b->concurrency || !b->sources || b->sources > 254 || b->seconds <= 0 || b->warmup < 0 ||
-        b->payload_size > (1u << 24) || b->window > (1u << 20)) {
+        b->payload_size > (1u << 24) || b->window > (1u << 20) || !(b->rate > 0) ||
+        b->n > (1u << 24)) {
         usage(stderr);
         return -1;
     }
+    if (b->scenario == SC_BROADCAST) b->n++; /* client 0 sends */
     return 0;
 }
 
-/* The args of every emit, encoded once: ["echo-ack","yyy..."]. */
+/* The args of every emit, encoded once: ["echo-ack","yyy..."] or ["broadcast","yyy..."]. */
 static int build_tail(bench *b)
 {
     char *s = sio__malloc(b->payload_size + 1);
     if (!s) return SIO_ENOMEM;
     memset(s, 'y', b->payload_size);
     s[b->payload_size] = 0;
-    json_t *args = json_pack("[ss]", "echo-ack", s);
+    json_t *args = json_pack("[ss]", b->scenario == SC_BROADCAST ? "broadcast" : "echo-ack", s);
     sio__free(s);
     if (!args) return SIO_ENOMEM;
     int rc = sio__sp_stringify(&b->tail, args, 0);
@@ -752,6 +809,7 @@ int main(int argc, char **argv)
                .sources = 1,
                .payload_size = 32,
                .seconds = 2,
+               .rate = 100,
                .warmup = 1};
     if (parse_args(&b, argc, argv)) return 2;
 
@@ -790,6 +848,8 @@ int main(int argc, char **argv)
     uv_prepare_start(&b.flush, on_flush);
     uv_timer_init(&loop, &b.timer);
     b.timer.data = &b;
+    uv_timer_init(&loop, &b.pacer);
+    b.pacer.data = &b;
 
     b.rss_before = proc_rss_kb(b.server_pid);
     b.t0_ns = uv_hrtime();
