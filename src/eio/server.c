@@ -101,6 +101,9 @@ struct sio__eio_server {
     size_t count;
     sio__eio_socket *accepting; /* the session a WebSocket being accepted upgrades */
     int accepting_version, accept_reject, closing, handles;
+    /* The WebSocket frames of a ping and a pong ("2", "3" in both versions), built once and
+     * shared: a heartbeat costs an idle connection no allocation of its own. */
+    sio__bytes *control[2];
     sio__eio_socket *buckets[BUCKETS];
 };
 
@@ -284,6 +287,17 @@ static int send_packet(sio__eio_socket *s, int type, sio__bytes *b, int flags)
 
 static int send_control(sio__eio_socket *s, int type)
 {
+    if (s->transport == SIO__EIO_WEBSOCKET && s->ws &&
+        (type == SIO__EIO_PING || type == SIO__EIO_PONG)) {
+        sio__bytes **f = &s->srv->control[type == SIO__EIO_PONG];
+        if (!*f && (*f = sio__bytes_new(3))) {
+            (*f)->data[0] = 0x80 | SIO_WS_OP_TEXT; /* FIN, unmasked, one byte */
+            (*f)->data[1] = 1;
+            (*f)->data[2] = (uint8_t)('0' + type);
+            (*f)->len = 3;
+        }
+        if (*f) return sio__ws_send_shared(s->ws, *f, 1, 0);
+    }
     return send_packet(s, type, NULL, 0);
 }
 
@@ -1221,6 +1235,8 @@ void sio__eio_server_free(sio__eio_server *srv)
 {
     if (!srv) return;
     sio__eio_server_close_all(srv);
+    sio__bytes_unref(srv->control[0]);
+    sio__bytes_unref(srv->control[1]);
     srv->handles = 2;
     uv_close((uv_handle_t *)&srv->sweep, free_after_close);
     uv_close((uv_handle_t *)&srv->flusher, free_after_close);

@@ -22,7 +22,13 @@
 #include "sio.h"
 
 #define MAX_IOV    64
-#define TAIL_SIZE  1024
+/* Small writes are copied into a block that later small writes of the same loop turn
+ * append to. The first block of an empty queue is small: most connections send one small
+ * message per turn, and thousands of them may do so in the same turn (a heartbeat sweep),
+ * where 1 KiB each would be a transient peak the allocator keeps as resident memory. A
+ * queue that already holds output gets larger blocks. */
+#define TAIL_FIRST 256
+#define TAIL_MORE  2048
 #define COPY_LIMIT (16 * 1024)
 #define LINGER_MS  2000
 
@@ -245,7 +251,8 @@ int sio__conn_write(sio__conn *c, const void *p, size_t n)
 {
     if (c->closing || c->ending) return SIO_ECLOSED;
     if (!n) return 0;
-    int r = sio__wq_append(c, &c->q, p, n, n < COPY_LIMIT ? TAIL_SIZE : n);
+    size_t block = c->q.len ? TAIL_MORE : TAIL_FIRST;
+    int r = sio__wq_append(c, &c->q, p, n, n < COPY_LIMIT ? block : n);
     if (r) return r;
     sio__conn_mark_pending(c);
     return 0;

@@ -29,7 +29,10 @@ static sio__client *client_new(sio_http_req *req)
     const char *url = sio_http_req_url(req), *address = sio_http_req_remote_addr(req);
     const char *query = sio_http_req_query(req);
     const char *name, *value;
-    size_t size = strlen(url) + strlen(address) + strlen(query) + 3, n = 0;
+    /* The query is most often the end of the url: then it is not kept twice. */
+    size_t ul = strlen(url), ql = strlen(query);
+    int tail = ql && ul > ql && url[ul - ql - 1] == '?' && !strcmp(url + ul - ql, query);
+    size_t size = ul + strlen(address) + (tail ? 0 : ql + 1) + 2, n = 0;
     for (; !sio_http_req_header_at(req, n, &name, &value); n++)
         size += strlen(name) + strlen(value) + 2;
     sio__client *c = sio__calloc(1, sizeof(*c) + size);
@@ -39,8 +42,12 @@ static sio__client *client_new(sio_http_req *req)
     p = stpcpy(p, url) + 1;
     c->address = p;
     p = stpcpy(p, address) + 1;
-    c->query = p;
-    p = stpcpy(p, query) + 1;
+    if (tail) {
+        c->query = c->url + ul - ql;
+    } else {
+        c->query = p;
+        p = stpcpy(p, query) + 1;
+    }
     c->headers = p;
     for (size_t i = 0; i < n; i++) {
         sio_http_req_header_at(req, i, &name, &value);
@@ -252,18 +259,43 @@ static void on_packet(sio__client *c, sio__sp_packet *p)
     }
 }
 
+/* One message into a packet: 1 (complete), 0 (attachments follow) or an error with *why.
+ * A text packet without attachments needs no decoder state: only a binary packet makes
+ * the client's decoder, which is then kept. */
+static int decode(sio__client *c, const uint8_t *data, size_t len, int binary,
+                  sio__sp_packet *p, const char **why)
+{
+    if (!c->dec && !binary) {
+        int r = sio__sp_decode(sio__client_sp(c), (const char *)data, len, p, why);
+        if (r) return r;
+        if (!p->attachments) return 1;
+        sio__sp_packet_clear(p); /* a binary packet's header: the decoder takes it again */
+    }
+    if (!c->dec) {
+        if (!(c->dec = sio__malloc(sizeof(*c->dec)))) {
+            *why = "out of memory";
+            return SIO_ENOMEM;
+        }
+        sio__sp_decoder_init(c->dec, sio__client_sp(c));
+    }
+    int r = binary ? sio__sp_decoder_binary(c->dec, data, len, p)
+                   : sio__sp_decoder_text(c->dec, (const char *)data, len, p);
+    if (r < 0) *why = c->dec->reason;
+    return r;
+}
+
 static void eio_message(sio__eio_socket *es, const uint8_t *data, size_t len, int binary, void *ud)
 {
     sio__client *c = sio__eio_data(es);
     if (!c || c->closed) return;
     sio__sp_packet p = {0};
-    int r = binary ? sio__sp_decoder_binary(&c->dec, data, len, &p)
-                   : sio__sp_decoder_text(&c->dec, (const char *)data, len, &p);
+    const char *why = NULL;
+    int r = decode(c, data, len, binary, &p, &why);
     if (r < 0) {
         /* Over a limit (attachments, nesting) is worth a warning; garbage is not. */
         sio__log(c->io->log, r == SIO_ETOOBIG ? SIO_LOG_WARN : SIO_LOG_DEBUG,
                  "socket.io: %s: parse error (%s): closing", sio__eio_sid(es),
-                 c->dec.reason ? c->dec.reason : sio_strerror(r));
+                 why ? why : sio_strerror(r));
         close_sockets(c, "forced close"); /* Node closes the client on a decoder error */
         sio__eio_close(es);
         return;
@@ -298,7 +330,6 @@ static void eio_open(sio__eio_socket *es, sio_http_req *req, void *ud)
     c->io = io;
     c->conn = es;
     c->version = sio__eio_version(es) < 4 ? 4 : 5;
-    sio__sp_decoder_init(&c->dec, sio__client_sp(c));
     sio__list_init(&c->sockets);
     sio__list_push_back(&io->clients, &c->node);
     c->connect_deadline = uv_now(io->loop) + io->opt.connect_timeout_ms;
@@ -323,7 +354,10 @@ static void client_free(sio__client *c)
 {
     if (sio__list_linked(&c->node)) sio__list_remove(&c->node);
     if (sio__list_linked(&c->wait_node)) sio__list_remove(&c->wait_node);
-    sio__sp_decoder_free(&c->dec);
+    if (c->dec) {
+        sio__sp_decoder_free(c->dec);
+        sio__free(c->dec);
+    }
     sio__free(c);
 }
 

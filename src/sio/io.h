@@ -78,7 +78,9 @@ struct sio__client {
     sio__list node;      /* io->clients */
     sio__list wait_node; /* io->waiting while in no namespace */
     uint64_t connect_deadline;
-    sio__sp_decoder dec;
+    /* The stream decoder, made when a binary packet's attachments are awaited: the other
+     * packets decode without state, and most clients never send binary. */
+    sio__sp_decoder *dec;
     sio__list sockets; /* this client's sockets, one per namespace */
     int version;       /* Socket.IO protocol: 5, or 4 over EIO3 */
     int busy;
