@@ -406,6 +406,8 @@ int sio_http_req_query_param(const sio_http_req *req, const char *name, char *ou
 const uint8_t *sio_http_req_body(const sio_http_req *req, size_t *len);
 /* The peer's address as text ("127.0.0.1", "::1"). */
 const char *sio_http_req_remote_addr(const sio_http_req *req);
+/* 1 when the request came over TLS (Node's req.socket.encrypted), else 0. */
+int sio_http_req_secure(const sio_http_req *req);
 
 /* Set the status (default 200; 100-999, else SIO_EINVAL). SIO_ESTATE once sent. */
 int sio_http_res_status(sio_http_res *res, int status);
@@ -694,8 +696,8 @@ json_t *sio_socket_data(sio_socket *s);
 
 /* socket.handshake, from the request that opened the Engine.IO session: auth (the CONNECT
  * payload, an object), headers, query, url, address, issued (ms since the epoch, taken at
- * that request; Node's time is the same moment as text), secure (always 0: libsio does
- * not terminate TLS). Strings and values are borrowed. */
+ * that request; Node's time is the same moment as text), secure (1 when that request came
+ * over TLS). Strings and values are borrowed. */
 const json_t *sio_socket_auth(const sio_socket *s);
 const char *sio_socket_header(const sio_socket *s, const char *name);
 /* The decoded value of query parameter name of the handshake URL, copied into out

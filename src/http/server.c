@@ -57,6 +57,7 @@ struct sio__http_conn {
     int in_feed;
     int state;
     unsigned method_ok : 1, reading_stopped : 1;
+    unsigned detached_tls : 1; /* taken over from a TLS connection */
 };
 
 struct sio__http_server {
@@ -494,6 +495,7 @@ sio__conn *sio__http_takeover(sio_http_req *req, sio__buf *leftover)
     if (hc->cur_len && sio__buf_append(leftover, hc->cur, hc->cur_len)) return NULL;
     sio__conn *c = hc->c;
     hc->c = NULL;
+    hc->detached_tls = c->tls != NULL; /* the request stays valid for the new owner */
     hc->res.active = 0;
     hc->state = HC_DETACHED;
     sio__conn_set_handler(c, NULL, NULL);
@@ -803,4 +805,11 @@ const sio__logger *sio__http_server_log(sio__http_server *s)
 uv_loop_t *sio__http_server_loop(sio__http_server *s)
 {
     return sio__net_loop(s->net);
+}
+
+int sio_http_req_secure(const sio_http_req *req)
+{
+    const sio__http_conn *hc = req ? req->conn : NULL;
+    if (!hc) return 0;
+    return hc->c ? hc->c->tls != NULL : hc->detached_tls;
 }

@@ -55,6 +55,7 @@ static sio__client *client_new(sio_http_req *req)
         p = stpcpy(p, value) + 1;
     }
     c->nheaders = n;
+    c->secure = (uint8_t)sio_http_req_secure(req);
     uv_timeval64_t tv;
     uv_gettimeofday(&tv);
     c->issued = tv.tv_sec * 1000 + tv.tv_usec / 1000;

@@ -85,6 +85,7 @@ struct sio__client {
     int version;       /* Socket.IO protocol: 5, or 4 over EIO3 */
     int busy;
     uint8_t closed;
+    uint8_t secure; /* the handshake request came over TLS */
     /* The handshake request, kept in strings[]: url, remote address, the raw query
      * string, headers ("name\0value\0" pairs). */
     const char *url;

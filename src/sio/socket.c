@@ -841,8 +841,7 @@ int64_t sio_socket_issued(const sio_socket *s)
 
 int sio_socket_secure(const sio_socket *s)
 {
-    (void)s;
-    return 0;
+    return s && s->client ? s->client->secure : 0;
 }
 
 int sio_socket_transport(const sio_socket *s)

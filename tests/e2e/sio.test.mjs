@@ -204,6 +204,12 @@ describe('socket.io (sio-fixture sio)', { concurrency: false }, () => {
       assert.match(s.id, ID);
       assert.notEqual(s.id, s.io.engine.id, 'the socket id is not the Engine.IO id');
       await connectLogged('/', s.id);
+      // socket.handshake: plain HTTP, the session's first request.
+      const hs = await s.timeout(5000).emitWithAck('handshake');
+      assert.equal(hs.secure, false);
+      assert.equal(hs.address, '127.0.0.1');
+      assert.match(hs.url, transports[0] === 'polling' ? /^\/socket\.io\/\?EIO=4&transport=polling&t=/ : /^\/socket\.io\/\?EIO=4&transport=websocket/);
+      assert.equal(hs.transport, transports.length === 1 ? transports[0] : hs.transport);
 
       const back = events(s, 'message-back');
       for (const args of shapes) {

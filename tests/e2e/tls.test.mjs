@@ -198,6 +198,10 @@ describe('TLS: https and wss with a verified certificate', () => {
     for (const s of [polling, ws, upgrade]) {
       assert.deepEqual(await roundTrip(s, 'héllo', { n: 1 }, [true]), ['héllo', { n: 1 }, [true]]);
       assert.deepEqual(await within(s.emitWithAck('message-with-ack', 7), 5000, 'ack'), 7);
+      // socket.handshake.secure: the session's first request came over TLS.
+      const hs = await within(s.emitWithAck('handshake'), 5000, 'handshake ack');
+      assert.equal(hs.secure, true, `secure over ${hs.url}`);
+      assert.equal(hs.address, '127.0.0.1');
     }
   });
 
