@@ -1,0 +1,147 @@
+/*
+ * sio-bench's shared state: the run (bench), its clients, and the TCP connections a client
+ * drives. main.c reads the options and prints the result; conn.c owns the sockets (connects,
+ * batched writes, reads into one slab, closes) and a client's life; client_ws.c is the
+ * WebSocket transport; scenario.c is what the clients say once connected; hist.c and proc.c
+ * are the latency histogram and the /proc readings.
+ *
+ * A transport turns bytes into Engine.IO packets for scenario.c (sc_eio_packet) and sends
+ * the packets scenario.c asks for (tp->send). It never decides what to send.
+ */
+#ifndef SIO_BENCH_H
+#define SIO_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "sio.h"
+
+#include "base/buf.h"
+#include "ws/frame.h"
+
+#define SLAB_SIZE (256 * 1024)
+#define HTTP_MAX  4096
+
+/* Latency histogram: exact below 64 us, then 32 buckets per power of two (about 3%). */
+#define HIST_SUB     32
+#define HIST_BUCKETS (64 + 40 * HIST_SUB)
+
+typedef struct hist {
+    uint64_t n;
+    uint64_t b[HIST_BUCKETS];
+} hist;
+
+void hist_add(hist *h, uint64_t us);
+/* The value at quantile q (0..1) in microseconds, 0 when empty. */
+uint64_t hist_quantile(const hist *h, double q);
+
+/* The server's CPU ticks (utime + stime) and RSS, -1 when pid <= 0 or unreadable. */
+long proc_ticks(long pid);
+long proc_rss_kb(long pid);
+/* This process's CPU time in seconds. */
+double self_cpu_s(void);
+
+/* Client states, in order: a client goes forward only. */
+enum { C_IDLE, C_CONNECTING, C_HTTP, C_OPEN, C_SIO, C_READY, C_CLOSING, C_CLOSED };
+enum { SC_IDLE, SC_ECHO_ACK, SC_BROADCAST };
+/* Run phases: connecting, warm-up, measured window, done. */
+enum { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_DONE };
+
+typedef struct bench bench;
+typedef struct client client;
+
+/* One TCP connection of a client. */
+typedef struct conn {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    client *c;
+    uint8_t open;      /* tcp initialised and not yet given to uv_close */
+    uint8_t pending;   /* on b's pending list */
+    uint8_t writing;   /* wreq in flight */
+    sio__buf out;      /* queued bytes */
+    sio__buf inflight; /* bytes of the uv_write in flight */
+    struct conn *next_pending;
+} conn;
+
+struct client {
+    conn io; /* the WebSocket connection */
+    bench *b;
+    uint32_t index;
+    uint8_t state;
+    uint8_t lost;  /* closed before the end of the run */
+    uint8_t nopen; /* connections not closed yet */
+    uint32_t mask_state;
+    sio__ws_parser ws;
+    char *http; /* the upgrade response so far, NULL after it */
+    size_t http_len;
+    uint64_t next_id;
+    uint64_t *sent_at; /* ring of send times by id, b->ring slots (a power of two) */
+};
+
+typedef struct transport {
+    /* Open the client's connection(s); 0 or a libuv error (nothing left open then). */
+    int (*start)(client *c);
+    /* Connection k has connected. */
+    void (*connected)(conn *k);
+    /* Bytes read on k (n > 0), valid during the call; the transport may change them. */
+    void (*read)(conn *k, uint8_t *in, size_t n);
+    /* Queue one Engine.IO text packet whose bytes are a[0..an) then z[0..zn). */
+    int (*send)(client *c, const void *a, size_t an, const void *z, size_t zn);
+    /* Every connection of c is closed: free what the transport holds. */
+    void (*release)(client *c);
+} transport;
+
+extern const transport ws_transport;
+
+struct bench {
+    uv_loop_t *loop;
+    const transport *tp;
+    /* options */
+    const char *host;
+    int port;
+    const char *path;
+    int scenario;
+    uint32_t n, window, concurrency, sources, payload_size;
+    double seconds, warmup, rate;
+    long server_pid;
+    /* state */
+    client *clients;
+    uint32_t started, ready, failed, lost, closing;
+    conn *pending;
+    uv_prepare_t flush;
+    uv_timer_t timer;
+    uv_timer_t pacer; /* the paced emits */
+    uint64_t pace_t0, emits, deliveries, emits0, deliveries0;
+    uint8_t *slab; /* every read lands here: it is parsed before the next one */
+    uint32_t ring; /* sent_at slots per client */
+    sio__buf tail; /* the JSON args of an emit: ["echo-ack","yyy"] or ["broadcast","yyy"] */
+    int phase;
+    int failed_run; /* an error to report in the exit code */
+    uint64_t pings; /* pings answered */
+    uint64_t acks;  /* acks received */
+    hist lat;
+    /* window snapshots */
+    uint64_t t0_ns, pings0, acks0;
+    long ticks0, rss_before;
+    double cpu0;
+};
+
+/* conn.c */
+int conn_open(conn *k, client *c); /* uv_tcp_init, bind per --sources, connect */
+void conn_schedule(conn *k);       /* flush k's queue before the loop sleeps */
+void on_flush(uv_prepare_t *h);
+void client_ready(client *c);
+void client_close(client *c);
+void connect_next(bench *b);
+
+/* scenario.c */
+void sc_start(bench *b);
+/* An Engine.IO packet for client c (the transport answers nothing by itself). */
+void sc_eio_packet(client *c, int type, const uint8_t *data, size_t len);
+
+/* main.c */
+void finish(bench *b);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * What the clients say once connected, and the run's clock: the warm-up, the measured
+ * window, the paced emits.
+ *
+ * In the hot path the emits are a precomputed JSON tail behind "42<id>", and an ack is
+ * recognised by its "43<id>" prefix without decoding its payload: the generator must cost
+ * far less per message than any server it drives, and a JSON tree per ack would not. Only
+ * the CONNECT reply goes through the Socket.IO codec.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "bench.h"
+
+#include "eio/packet.h"
+#include "sio/packet.h"
+
+static void send_emit(client *c)
+{
+    bench *b = c->b;
+    char head[32];
+    uint64_t id = c->next_id++;
+    int hn = snprintf(head, sizeof head, "42%" PRIu64, id);
+    c->sent_at[id & (b->ring - 1)] = uv_hrtime();
+    if (b->tp->send(c, head, (size_t)hn, b->tail.data, b->tail.len)) b->failed_run = 1;
+}
+
+static void on_ack(client *c, const uint8_t *d, size_t n)
+{
+    bench *b = c->b;
+    uint64_t id = 0;
+    size_t i = 1;
+    while (i < n && d[i] >= '0' && d[i] <= '9') id = id * 10 + (uint64_t)(d[i++] - '0');
+    if (i == 1 || b->scenario != SC_ECHO_ACK || b->phase >= PH_DONE) return;
+    b->acks++;
+    if (b->phase == PH_MEASURE)
+        hist_add(&b->lat, (uv_hrtime() - c->sent_at[id & (b->ring - 1)]) / 1000);
+    send_emit(c);
+}
+
+/* A Socket.IO packet (the payload of an Engine.IO message). */
+static void on_sio(client *c, const uint8_t *d, size_t n)
+{
+    if (c->state == C_SIO) {
+        sio__sp_packet p;
+        if (sio__sp_decode(NULL, (const char *)d, n, &p, NULL) == 0) {
+            int ok = p.type == SIO__SP_CONNECT;
+            sio__sp_packet_clear(&p);
+            if (ok) {
+                client_ready(c);
+                return;
+            }
+        }
+        fprintf(stderr, "sio-bench: client %u: CONNECT refused: %.*s\n", c->index, (int)n, d);
+        client_close(c);
+        return;
+    }
+    if (c->state != C_READY || !n) return;
+    if (d[0] == '3')
+        on_ack(c, d, n);
+    else if (d[0] == '2' && c->b->scenario == SC_BROADCAST && c->index != 0)
+        c->b->deliveries++;
+}
+
+void sc_eio_packet(client *c, int type, const uint8_t *data, size_t len)
+{
+    bench *b = c->b;
+    switch (type) {
+    case SIO__EIO_PING:
+        b->pings++;
+        b->tp->send(c, "3", 1, data, len); /* the probe body, if any, comes back */
+        break;
+    case SIO__EIO_OPEN:
+        if (c->state == C_OPEN) {
+            c->state = C_SIO;
+            b->tp->send(c, "40", 2, NULL, 0);
+        }
+        break;
+    case SIO__EIO_MESSAGE:
+        on_sio(c, data, len);
+        break;
+    case SIO__EIO_CLOSE:
+        client_close(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    bench *b = t->data;
+    if (b->phase == PH_WARMUP) { /* warm-up over: measure */
+        b->phase = PH_MEASURE;
+        b->t0_ns = uv_hrtime();
+        b->acks0 = b->acks;
+        b->emits0 = b->emits;
+        b->deliveries0 = b->deliveries;
+        b->pings0 = b->pings;
+        b->ticks0 = proc_ticks(b->server_pid);
+        b->cpu0 = self_cpu_s();
+        uv_timer_start(&b->timer, on_timer, (uint64_t)(b->seconds * 1000), 0);
+    } else if (b->phase == PH_MEASURE) {
+        finish(b);
+    }
+}
+
+/* The broadcast sender (client 0): every millisecond, the emits --rate asks for by now. */
+static void on_pace(uv_timer_t *t)
+{
+    bench *b = t->data;
+    client *c = &b->clients[0];
+    if (c->state != C_READY || b->phase >= PH_DONE) return;
+    uint64_t due = (uint64_t)(b->rate * (double)(uv_hrtime() - b->pace_t0) / 1e9);
+    for (; b->emits < due; b->emits++)
+        if (b->tp->send(c, "42", 2, b->tail.data, b->tail.len)) b->failed_run = 1;
+}
+
+void sc_start(bench *b)
+{
+    if (b->failed) fprintf(stderr, "sio-bench: %u of %u connections failed\n", b->failed, b->n);
+    if (!b->ready) {
+        b->t0_ns = uv_hrtime();
+        finish(b);
+        return;
+    }
+    if (b->scenario == SC_ECHO_ACK)
+        for (uint32_t i = 0; i < b->n; i++)
+            if (b->clients[i].state == C_READY)
+                for (uint32_t k = 0; k < b->window; k++) send_emit(&b->clients[i]);
+    if (b->scenario == SC_BROADCAST) {
+        b->pace_t0 = uv_hrtime();
+        uv_timer_start(&b->pacer, on_pace, 1, 1);
+    }
+    double warm = b->scenario == SC_IDLE ? 0 : b->warmup;
+    uv_timer_start(&b->timer, on_timer, (uint64_t)(warm * 1000), 0);
+}
