@@ -1,5 +1,5 @@
 // sio-bench, the C load generator (tools/sio-bench), against `sio-fixture bench`: its
-// scenarios (echo-ack, idle, broadcast) connect every client, keep the heartbeats answered
+// scenarios (echo-ack closed and open loop, idle, broadcast) connect every client, keep the heartbeats answered
 // and print one JSON line with sane figures; a server that goes away or is not there makes
 // it exit 1. Both binaries come from $SIO_BUILD, so under the ASan build both must also be leak-free
 // (LeakSanitizer makes a leak a non-zero exit).
@@ -55,6 +55,34 @@ test('echo-ack and idle against sio-fixture bench', async () => {
     assert.ok(a.p50_us < 1e6, `p50 ${a.p50_us} us`);
     assert.ok(a.server_ticks > 0, `server_ticks ${a.server_ticks}`);
     assert.ok(a.server_us_per_ack > 0 && a.client_us_per_ack > 0);
+
+    // Open loop: 2000 emits/s over 4 connections whatever the acks, every one acked.
+    const open = await bench(['--port', port, '--scenario', 'echo-ack', '--connections', '4',
+      '--rate', '2000', '--warmup', '0.3', '--seconds', '1', '--server-pid', pid]);
+    assert.equal(open.code, 0, open.err);
+    const o = open.json;
+    assert.equal(o.rate, 2000);
+    assert.equal(o.missed, 0);
+    assert.equal(o.skipped, 0);
+    assert.ok(Math.abs(o.emits_per_s - 2000) <= 400, `emits_per_s ${o.emits_per_s}`);
+    assert.ok(Math.abs(o.acks_per_s - 2000) <= 400, `acks_per_s ${o.acks_per_s}`);
+    assert.ok(o.acks <= o.emits && o.acks >= o.emits - 2, `acks ${o.acks} of ${o.emits} emits`);
+    assert.ok(o.p50_us > 0 && o.p50_us <= o.p99_us && o.p99_us <= o.p999_us);
+    assert.ok(o.server_us_per_ack > 0);
+
+    // The server stopped for 300 ms of the window: the emits due meanwhile keep going out,
+    // and their latency, counted from when they were due, shows the stall.
+    const stalled = bench(['--port', port, '--scenario', 'echo-ack', '--connections', '4',
+      '--rate', '2000', '--warmup', '0.2', '--seconds', '1', '--server-pid', pid]);
+    await sleep(500);
+    process.kill(srv.proc.pid, 'SIGSTOP');
+    await sleep(300);
+    process.kill(srv.proc.pid, 'SIGCONT');
+    const st = await stalled;
+    assert.equal(st.code, 0, st.err);
+    assert.equal(st.json.missed, 0);
+    assert.ok(st.json.p99_us >= 150000, `p99 ${st.json.p99_us} us after a 300 ms stall`);
+    assert.ok(st.json.p50_us < st.json.p99_us / 2, `p50 ${st.json.p50_us} us`);
 
     const idle = await bench(['--port', port, '--scenario', 'idle', '--connections', '50',
       '--seconds', '1.5', '--sources', '4', '--concurrency', '16', '--server-pid', pid]);

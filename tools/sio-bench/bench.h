@@ -22,6 +22,7 @@
 
 #define SLAB_SIZE (256 * 1024)
 #define HTTP_MAX  4096
+#define PACE_NS   200000 /* the paced emits go out in bursts this far apart */
 
 /* Latency histogram: exact below 64 us, then 32 buckets per power of two (about 3%). */
 #define HIST_SUB     32
@@ -45,8 +46,9 @@ double self_cpu_s(void);
 /* Client states, in order: a client goes forward only. */
 enum { C_IDLE, C_CONNECTING, C_HTTP, C_OPEN, C_SIO, C_READY, C_CLOSING, C_CLOSED };
 enum { SC_IDLE, SC_ECHO_ACK, SC_BROADCAST };
-/* Run phases: connecting, warm-up, measured window, done. */
-enum { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_DONE };
+/* Run phases: connecting, warm-up, measured window, the grace for what is still in
+ * flight at its end (open-loop echo-ack, rooms), done. */
+enum { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE };
 
 typedef struct bench bench;
 typedef struct client client;
@@ -77,6 +79,7 @@ struct client {
     char *http; /* the upgrade response so far, NULL after it */
     size_t http_len;
     uint64_t next_id;
+    uint64_t acked;    /* acks received */
     uint64_t *sent_at; /* ring of send times by id, b->ring slots (a power of two) */
 };
 
@@ -104,7 +107,8 @@ struct bench {
     const char *path;
     int scenario;
     uint32_t n, window, concurrency, sources, payload_size;
-    double seconds, warmup, rate;
+    double seconds, warmup, rate, grace;
+    int open_loop; /* echo-ack with --rate */
     long server_pid;
     /* state */
     client *clients;
@@ -112,20 +116,23 @@ struct bench {
     conn *pending;
     uv_prepare_t flush;
     uv_timer_t timer;
-    uv_timer_t pacer; /* the paced emits */
+    uv_poll_t pacer; /* the paced emits: a timerfd every PACE_NS */
+    int pacer_fd;
     uint64_t pace_t0, emits, deliveries, emits0, deliveries0;
     uint8_t *slab; /* every read lands here: it is parsed before the next one */
     uint32_t ring; /* sent_at slots per client */
     sio__buf tail; /* the JSON args of an emit: ["echo-ack","yyy"] or ["broadcast","yyy"] */
     int phase;
-    int failed_run; /* an error to report in the exit code */
-    uint64_t pings; /* pings answered */
-    uint64_t acks;  /* acks received */
+    int failed_run;             /* an error to report in the exit code */
+    uint64_t pings;             /* pings answered */
+    uint64_t acks;              /* acks received */
+    uint64_t sent;              /* echo-ack emits sent */
+    uint64_t win_acks, skipped; /* open loop: acks of emits due in the window; emits not sent */
     hist lat;
-    /* window snapshots */
-    uint64_t t0_ns, pings0, acks0;
-    long ticks0, rss_before;
-    double cpu0;
+    /* window snapshots: at its start (0) and its end (1) */
+    uint64_t t0_ns, t1_ns, pings0, acks0;
+    long ticks0, ticks1, rss_before;
+    double cpu0, cpu1;
 };
 
 /* conn.c */
@@ -142,6 +149,7 @@ void sc_start(bench *b);
 void sc_eio_packet(client *c, int type, const uint8_t *data, size_t len);
 
 /* main.c */
+void window_end(bench *b); /* the window's end figures, taken once */
 void finish(bench *b);
 
 #endif

@@ -202,7 +202,7 @@ void client_close(client *c)
             connect_next(b);
         }
     }
-    if ((b->phase == PH_WARMUP || b->phase == PH_MEASURE) && !b->ready) /* nothing to measure */
+    if (b->phase >= PH_WARMUP && b->phase <= PH_DRAIN && !b->ready) /* nothing to measure */
         finish(b);
 }
 

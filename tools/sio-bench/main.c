@@ -21,18 +21,24 @@
  *             before the connects and after the hold, its CPU ticks over the hold.
  *   echo-ack  N connections, W `echo-ack` emits in flight on each (a new one per ack);
  *             after a warm-up, acks, latency percentiles (fixed-bucket histogram) and the
- *             server's and the generator's CPU over the measured window.
+ *             server's and the generator's CPU over the measured window. With --rate R it
+ *             is open loop instead: R emits per second in all, round-robin over the
+ *             clients, due every millisecond whatever the acks; the latency runs from the
+ *             time an emit was due, not sent (no coordinated omission). After the window,
+ *             a grace of 1 s for the acks under way; emits never acked are `missed`.
  *   broadcast one sender (client 0) emits `broadcast` at --rate per second, and the server
  *             relays it to the N others; after a warm-up, the deliveries they count and the
  *             CPU per delivery over the measured window.
  * The server's figures come from /proc/PID/{stat,status} when --server-pid is given.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -42,16 +48,21 @@
 #include "base/alloc.h"
 #include "sio/packet.h"
 
+void window_end(bench *b)
+{
+    b->t1_ns = uv_hrtime();
+    b->ticks1 = proc_ticks(b->server_pid);
+    b->cpu1 = self_cpu_s();
+}
+
 void finish(bench *b)
 {
-    uint64_t t1 = uv_hrtime();
-    long ticks1 = proc_ticks(b->server_pid);
+    if (b->phase != PH_DRAIN) window_end(b);
     long rss_after = proc_rss_kb(b->server_pid);
-    double cpu1 = self_cpu_s();
     b->phase = PH_DONE;
-    double wall = (double)(t1 - b->t0_ns) / 1e9;
-    long ticks = ticks1 >= 0 && b->ticks0 >= 0 ? ticks1 - b->ticks0 : -1;
-    double client_cpu = cpu1 - b->cpu0;
+    double wall = (double)(b->t1_ns - b->t0_ns) / 1e9;
+    long ticks = b->ticks1 >= 0 && b->ticks0 >= 0 ? b->ticks1 - b->ticks0 : -1;
+    double client_cpu = b->cpu1 - b->cpu0;
     double hz = (double)sysconf(_SC_CLK_TCK);
     if (b->scenario == SC_IDLE) {
         printf("{\"scenario\":\"idle\",\"connections\":%u,\"failed\":%u,\"lost\":%u,"
@@ -73,16 +84,25 @@ void finish(bench *b)
                b->pings - b->pings0);
         if (!d) b->failed_run = 1;
     } else {
-        uint64_t acks = b->acks - b->acks0;
+        /* Closed loop: every ack in the window. Open loop: the acks of the emits due in it,
+         * and what was never acked (missed, after the grace) or never sent (skipped). */
+        uint64_t acks = b->open_loop ? b->win_acks : b->acks - b->acks0;
         double per = acks ? 1e6 / (double)acks : 0;
         printf("{\"scenario\":\"echo-ack\",\"connections\":%u,\"failed\":%u,\"lost\":%u,"
-               "\"window\":%u,\"payload_bytes\":%u,\"acks\":%" PRIu64 ",\"wall_s\":%.3f,"
+               "\"window\":%u,\"rate\":%.0f,\"payload_bytes\":%u,",
+               b->ready, b->failed, b->lost, b->open_loop ? 0 : b->window,
+               b->open_loop ? b->rate : 0, b->payload_size);
+        if (b->open_loop)
+            printf("\"emits\":%" PRIu64 ",\"emits_per_s\":%.0f,\"missed\":%" PRIu64
+                   ",\"skipped\":%" PRIu64 ",",
+                   b->emits - b->emits0, wall > 0 ? (double)(b->emits - b->emits0) / wall : 0,
+                   b->sent - b->acks, b->skipped);
+        printf("\"acks\":%" PRIu64 ",\"wall_s\":%.3f,"
                "\"acks_per_s\":%.0f,\"p50_us\":%" PRIu64 ",\"p90_us\":%" PRIu64
                ",\"p99_us\":%" PRIu64 ",\"p999_us\":%" PRIu64 ",\"server_ticks\":%ld,"
                "\"server_us_per_ack\":%.3f,\"client_cpu_s\":%.3f,\"client_us_per_ack\":%.3f,"
                "\"pings\":%" PRIu64 "}\n",
-               b->ready, b->failed, b->lost, b->window, b->payload_size, acks, wall,
-               wall > 0 ? (double)acks / wall : 0, hist_quantile(&b->lat, 0.5),
+               acks, wall, wall > 0 ? (double)acks / wall : 0, hist_quantile(&b->lat, 0.5),
                hist_quantile(&b->lat, 0.9), hist_quantile(&b->lat, 0.99),
                hist_quantile(&b->lat, 0.999), ticks, ticks >= 0 ? (double)ticks / hz * per : -1,
                client_cpu, client_cpu * per, b->pings - b->pings0);
@@ -108,7 +128,9 @@ static void usage(FILE *f)
                "  --seconds S          measured window: the hold (idle) or the run (default 2)\n"
                "  --warmup S           echo-ack, broadcast: unmeasured seconds first (default 1)\n"
                "  --window W           echo-ack: emits in flight per client (default 1)\n"
-               "  --rate R             broadcast: the sender's emits per second (default 100)\n"
+               "  --rate R             broadcast: the sender's emits per second (default 100);\n"
+               "                       echo-ack: open loop, R emits per second over all\n"
+               "                       clients whatever the acks (default: closed loop)\n"
                "  --payload-size B     bytes of the emitted string (default 32)\n"
                "  --concurrency K      connects under way at once (default 64)\n"
                "  --sources K          spread source addresses over 127.0.0.1..127.0.0.K\n"
@@ -116,7 +138,8 @@ static void usage(FILE *f)
                "  --server-pid PID     read the server's CPU ticks and RSS from /proc/PID\n"
                "Prints one JSON line: connections, failed, lost, pings, wall_s, server_ticks,\n"
                "client_cpu_s, and rss_before_kb/rss_after_kb (idle); acks, acks_per_s, p50_us,\n"
-               "p90_us, p99_us, p999_us, server_us_per_ack, client_us_per_ack (echo-ack);\n"
+               "p90_us, p99_us, p999_us, server_us_per_ack, client_us_per_ack, and with --rate\n"
+               "emits, emits_per_s, missed, skipped (echo-ack);\n"
                "receivers, emits, deliveries, deliveries_per_s, server_us_per_delivery,\n"
                "client_us_per_delivery (broadcast). Figures that need --server-pid are -1\n"
                "without it. Exits 1 if a connection failed or was lost, or nothing was acked\n"
@@ -140,7 +163,7 @@ static int parse_args(bench *b, int argc, char **argv)
                                           {"rate", 1, NULL, 'r'},
                                           {"help", 0, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    int o;
+    int o, rate_set = 0;
     while ((o = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (o) {
         case 'H':
@@ -151,6 +174,7 @@ static int parse_args(bench *b, int argc, char **argv)
             break;
         case 'r':
             b->rate = atof(optarg);
+            rate_set = 1;
             break;
         case 'P':
             b->path = optarg;
@@ -207,6 +231,7 @@ static int parse_args(bench *b, int argc, char **argv)
         return -1;
     }
     if (b->scenario == SC_BROADCAST) b->n++; /* client 0 sends */
+    b->open_loop = b->scenario == SC_ECHO_ACK && rate_set;
     return 0;
 }
 
@@ -237,6 +262,7 @@ int main(int argc, char **argv)
                .payload_size = 32,
                .seconds = 2,
                .rate = 100,
+               .grace = 1,
                .warmup = 1};
     if (parse_args(&b, argc, argv)) return 2;
 
@@ -247,8 +273,14 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 
+    /* Open loop: room for 2 s of emits per client in flight (at least 64, at most 64k). */
+    double open_cap = b.open_loop ? 2 * b.rate / b.n : 0;
+    uint32_t want = b.open_loop ? (open_cap > 65536 ? 65536
+                                   : open_cap < 64  ? 64
+                                                    : (uint32_t)open_cap)
+                                : b.window;
     b.ring = 1;
-    while (b.ring < b.window) b.ring <<= 1;
+    while (b.ring < want) b.ring <<= 1;
     b.clients = sio__calloc(b.n, sizeof *b.clients);
     b.slab = sio__malloc(SLAB_SIZE);
     uint64_t *rings = sio__calloc((size_t)b.n * b.ring, sizeof *rings);
@@ -274,7 +306,13 @@ int main(int argc, char **argv)
     uv_prepare_start(&b.flush, on_flush);
     uv_timer_init(&loop, &b.timer);
     b.timer.data = &b;
-    uv_timer_init(&loop, &b.pacer);
+    /* A timerfd rather than a uv_timer_t: libuv's timers have a resolution of 1 ms, and
+     * the latency of an open-loop emit counts from its tick. */
+    b.pacer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (b.pacer_fd < 0 || uv_poll_init(&loop, &b.pacer, b.pacer_fd) < 0) {
+        fprintf(stderr, "sio-bench: timerfd: %s\n", strerror(errno));
+        return 2;
+    }
     b.pacer.data = &b;
 
     b.rss_before = proc_rss_kb(b.server_pid);
@@ -284,6 +322,7 @@ int main(int argc, char **argv)
     connect_next(&b);
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&loop);
+    close(b.pacer_fd);
     if (rc) fprintf(stderr, "sio-bench: loop not closed: %s\n", uv_strerror(rc));
 
     sio__buf_free(&b.tail);

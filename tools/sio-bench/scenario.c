@@ -8,23 +8,32 @@
  * the CONNECT reply goes through the Socket.IO codec.
  */
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "bench.h"
 
 #include "eio/packet.h"
 #include "sio/packet.h"
 
-static void send_emit(client *c)
+/* An echo-ack emit stamped with t: when it was sent (closed loop) or due (open loop). */
+static void send_emit(client *c, uint64_t t)
 {
     bench *b = c->b;
     char head[32];
     uint64_t id = c->next_id++;
     int hn = snprintf(head, sizeof head, "42%" PRIu64, id);
-    c->sent_at[id & (b->ring - 1)] = uv_hrtime();
+    c->sent_at[id & (b->ring - 1)] = t;
+    b->sent++;
     if (b->tp->send(c, head, (size_t)hn, b->tail.data, b->tail.len)) b->failed_run = 1;
 }
 
+/* Closed loop: a new emit per ack, the latency from the send. Open loop: the latency from
+ * the time the emit was due, so a stalled server shows in it (no coordinated omission),
+ * counted for the emits due in the window, including the acks that come in the grace. */
 static void on_ack(client *c, const uint8_t *d, size_t n)
 {
     bench *b = c->b;
@@ -32,10 +41,19 @@ static void on_ack(client *c, const uint8_t *d, size_t n)
     size_t i = 1;
     while (i < n && d[i] >= '0' && d[i] <= '9') id = id * 10 + (uint64_t)(d[i++] - '0');
     if (i == 1 || b->scenario != SC_ECHO_ACK || b->phase >= PH_DONE) return;
+    uint64_t now = uv_hrtime(), t = c->sent_at[id & (b->ring - 1)];
+    c->acked++;
     b->acks++;
-    if (b->phase == PH_MEASURE)
-        hist_add(&b->lat, (uv_hrtime() - c->sent_at[id & (b->ring - 1)]) / 1000);
-    send_emit(c);
+    if (!b->open_loop) {
+        if (b->phase == PH_MEASURE) hist_add(&b->lat, (now - t) / 1000);
+        send_emit(c, now);
+        return;
+    }
+    if (b->phase >= PH_MEASURE && t >= b->t0_ns && t < b->t1_ns) {
+        b->win_acks++;
+        hist_add(&b->lat, (now - t) / 1000);
+    }
+    if (b->phase == PH_DRAIN && b->acks == b->sent) finish(b);
 }
 
 /* A Socket.IO packet (the payload of an Engine.IO message). */
@@ -93,6 +111,7 @@ static void on_timer(uv_timer_t *t)
     if (b->phase == PH_WARMUP) { /* warm-up over: measure */
         b->phase = PH_MEASURE;
         b->t0_ns = uv_hrtime();
+        b->t1_ns = UINT64_MAX;
         b->acks0 = b->acks;
         b->emits0 = b->emits;
         b->deliveries0 = b->deliveries;
@@ -100,18 +119,49 @@ static void on_timer(uv_timer_t *t)
         b->ticks0 = proc_ticks(b->server_pid);
         b->cpu0 = self_cpu_s();
         uv_timer_start(&b->timer, on_timer, (uint64_t)(b->seconds * 1000), 0);
-    } else if (b->phase == PH_MEASURE) {
+    } else if (b->phase == PH_MEASURE && b->open_loop) { /* a grace for the acks under way */
+        window_end(b);
+        b->phase = PH_DRAIN;
+        uv_poll_stop(&b->pacer);
+        if (b->acks == b->sent)
+            finish(b);
+        else
+            uv_timer_start(&b->timer, on_timer, (uint64_t)(b->grace * 1000), 0);
+    } else if (b->phase == PH_MEASURE || b->phase == PH_DRAIN) {
         finish(b);
     }
 }
 
-/* The broadcast sender (client 0): every millisecond, the emits --rate asks for by now. */
-static void on_pace(uv_timer_t *t)
+/* Every tick (PACE_NS), the emits --rate asks for by then: from the broadcast sender
+ * (client 0), or, open-loop echo-ack, from every client in turn. Emit k is due at
+ * pace_t0 + k / rate and belongs to the first tick at or after that; its latency counts
+ * from that tick, so a generator late for a tick (behind on acks from a slow server) shows
+ * it too. A client with a full ring of emits in flight (2 s worth: a sanity cap) skips its
+ * turn. */
+static void on_pace(uv_poll_t *h, int status, int events)
 {
-    bench *b = t->data;
+    bench *b = h->data;
+    uint64_t expirations;
+    if (read(b->pacer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) return;
+    if (b->phase >= PH_DRAIN) return;
+    /* The last tick (they are PACE_NS apart from pace_t0) and emits 0..due-1, due by then. */
+    uint64_t tick = (uv_hrtime() - b->pace_t0) / PACE_NS * PACE_NS;
+    uint64_t due = (uint64_t)(b->rate * (double)tick / 1e9) + 1;
+    if (b->scenario == SC_ECHO_ACK) {
+        double every = 1e9 / b->rate;
+        for (; b->emits < due; b->emits++) {
+            client *c = &b->clients[b->emits % b->n];
+            uint64_t at = (uint64_t)((double)b->emits * every); /* its tick: <= tick */
+            at = b->pace_t0 + (at + PACE_NS - 1) / PACE_NS * PACE_NS;
+            if (c->state != C_READY || c->next_id - 1 - c->acked >= b->ring)
+                b->skipped++;
+            else
+                send_emit(c, at);
+        }
+        return;
+    }
     client *c = &b->clients[0];
-    if (c->state != C_READY || b->phase >= PH_DONE) return;
-    uint64_t due = (uint64_t)(b->rate * (double)(uv_hrtime() - b->pace_t0) / 1e9);
+    if (c->state != C_READY) return;
     for (; b->emits < due; b->emits++)
         if (b->tp->send(c, "42", 2, b->tail.data, b->tail.len)) b->failed_run = 1;
 }
@@ -124,13 +174,18 @@ void sc_start(bench *b)
         finish(b);
         return;
     }
-    if (b->scenario == SC_ECHO_ACK)
+    if (b->scenario == SC_ECHO_ACK && !b->open_loop)
         for (uint32_t i = 0; i < b->n; i++)
             if (b->clients[i].state == C_READY)
-                for (uint32_t k = 0; k < b->window; k++) send_emit(&b->clients[i]);
-    if (b->scenario == SC_BROADCAST) {
+                for (uint32_t k = 0; k < b->window; k++) send_emit(&b->clients[i], uv_hrtime());
+    if (b->scenario == SC_BROADCAST || b->open_loop) {
         b->pace_t0 = uv_hrtime();
-        uv_timer_start(&b->pacer, on_pace, 1, 1);
+        struct itimerspec every = {{0, PACE_NS}, {0, PACE_NS}};
+        if (timerfd_settime(b->pacer_fd, 0, &every, NULL) < 0 ||
+            uv_poll_start(&b->pacer, UV_READABLE, on_pace) < 0) {
+            fprintf(stderr, "sio-bench: timerfd: %s\n", strerror(errno));
+            b->failed_run = 1;
+        }
     }
     double warm = b->scenario == SC_IDLE ? 0 : b->warmup;
     uv_timer_start(&b->timer, on_timer, (uint64_t)(warm * 1000), 0);
