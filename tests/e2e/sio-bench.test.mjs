@@ -1,5 +1,5 @@
 // sio-bench, the C load generator (tools/sio-bench), against `sio-fixture bench`: its
-// scenarios (echo-ack closed and open loop, idle, broadcast) connect every client, keep the heartbeats answered
+// scenarios (echo-ack closed and open loop, idle, broadcast, handshake) connect every client, keep the heartbeats answered
 // and print one JSON line with sane figures; a server that goes away or is not there makes
 // it exit 1. Both binaries come from $SIO_BUILD, so under the ASan build both must also be leak-free
 // (LeakSanitizer makes a leak a non-zero exit).
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { startServer, buildDir, freePort, sleep } from './lib/harness.mjs';
+import { startServer, buildDir, freePort, sleep, until } from './lib/harness.mjs';
 
 const BENCH = path.join(buildDir, 'sio-bench');
 
@@ -116,6 +116,34 @@ test('echo-ack and idle against sio-fixture bench', async () => {
   }
 });
 
+// Handshakes: every CONNECT reply the generator counts is a Socket.IO session the server
+// opened and, after the client's reset, closed (the bench mode logs each disconnect). The
+// handshakes still under way when the run ends add at most one per client.
+test('handshake against sio-fixture bench', async () => {
+  const srv = await startServer('sio-fixture', ['bench']);
+  try {
+    const r = await bench(['--port', String(srv.port), '--scenario', 'handshake', '--connections', '8',
+      '--sources', '4', '--warmup', '0.3', '--seconds', '1', '--server-pid', String(srv.proc.pid)]);
+    assert.equal(r.code, 0, r.err);
+    const h = r.json;
+    assert.equal(h.scenario, 'handshake');
+    assert.equal(h.connections, 8);
+    assert.equal(h.failed, 0);
+    assert.ok(h.handshakes > 0 && h.handshakes < h.handshakes_total, `handshakes ${h.handshakes} of ${h.handshakes_total}`);
+    assert.ok(Math.abs(h.handshakes_per_s - h.handshakes / h.wall_s) <= 1 + h.handshakes_per_s / 100);
+    assert.ok(h.p50_us > 0 && h.p50_us <= h.p99_us && h.p99_us < 1e6, `p50 ${h.p50_us} p99 ${h.p99_us}`);
+    assert.ok(h.server_us_per_handshake > 0 && h.client_us_per_handshake > 0);
+    const disconnects = () => (srv.stderr().match(/^bench: disconnect /gm) || []).length;
+    await until(() => disconnects() >= h.handshakes_total, 5000,
+      () => `${disconnects()} disconnects for ${h.handshakes_total} handshakes`);
+    await sleep(200);
+    assert.ok(disconnects() <= h.handshakes_total + 8, `${disconnects()} disconnects for ${h.handshakes_total} handshakes`);
+  } finally {
+    const { code, stderr } = await srv.stop();
+    assert.equal(code, 0, stderr.slice(-2000));
+  }
+});
+
 test('a server that goes away or is not there is an exit 1, with the JSON line', async () => {
   const srv = await startServer('sio-fixture', ['bench']);
   const run = bench(['--port', String(srv.port), '--scenario', 'idle', '--connections', '3', '--seconds', '3']);
@@ -133,6 +161,11 @@ test('a server that goes away or is not there is an exit 1, with the JSON line',
   assert.equal(none.code, 1, none.err);
   assert.equal(none.json.failed, 2);
   assert.match(none.err, /connect: connection refused/);
+
+  const hs = await bench(['--port', String(await freePort()), '--scenario', 'handshake', '--connections', '2', '--seconds', '0.2']);
+  assert.equal(hs.code, 1, hs.err);
+  assert.equal(hs.json.failed, 2);
+  assert.equal(hs.json.handshakes, 0);
 
   const usage = await bench(['--port', '1', '--scenario', 'nope']);
   assert.equal(usage.code, 2);

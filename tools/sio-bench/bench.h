@@ -45,7 +45,7 @@ double self_cpu_s(void);
 
 /* Client states, in order: a client goes forward only. */
 enum { C_IDLE, C_CONNECTING, C_HTTP, C_OPEN, C_SIO, C_READY, C_CLOSING, C_CLOSED };
-enum { SC_IDLE, SC_ECHO_ACK, SC_BROADCAST };
+enum { SC_IDLE, SC_ECHO_ACK, SC_BROADCAST, SC_HANDSHAKE };
 /* Run phases: connecting, warm-up, measured window, the grace for what is still in
  * flight at its end (open-loop echo-ack, rooms), done. */
 enum { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE };
@@ -72,8 +72,9 @@ struct client {
     bench *b;
     uint32_t index;
     uint8_t state;
-    uint8_t lost;  /* closed before the end of the run */
-    uint8_t nopen; /* connections not closed yet */
+    uint8_t lost;    /* closed before the end of the run */
+    uint8_t nopen;   /* connections not closed yet */
+    uint8_t recycle; /* handshake: closed on purpose, to start again once closed */
     uint32_t mask_state;
     sio__ws_parser ws;
     char *http; /* the upgrade response so far, NULL after it */
@@ -81,6 +82,7 @@ struct client {
     uint64_t next_id;
     uint64_t acked;    /* acks received */
     uint64_t *sent_at; /* ring of send times by id, b->ring slots (a power of two) */
+    uint64_t t_start;  /* when its connect started */
 };
 
 typedef struct transport {
@@ -128,6 +130,7 @@ struct bench {
     uint64_t acks;              /* acks received */
     uint64_t sent;              /* echo-ack emits sent */
     uint64_t win_acks, skipped; /* open loop: acks of emits due in the window; emits not sent */
+    uint64_t handshakes, handshakes0; /* CONNECT replies received */
     hist lat;
     /* window snapshots: at its start (0) and its end (1) */
     uint64_t t0_ns, t1_ns, pings0, acks0;
@@ -141,7 +144,11 @@ void conn_schedule(conn *k);       /* flush k's queue before the loop sleeps */
 void on_flush(uv_prepare_t *h);
 void client_ready(client *c);
 void client_close(client *c);
+/* Handshake: close c at once (a reset, no TIME_WAIT) and start it again once closed. */
+void client_recycle(client *c);
 void connect_next(bench *b);
+/* Handshake: start every client at once, each started again as soon as it is closed. */
+void start_all(bench *b);
 
 /* scenario.c */
 void sc_start(bench *b);

@@ -9,7 +9,12 @@
  * lifts the 28k ephemeral-port ceiling of a single source address.
  *
  * A client is closed once: its connections are handed to uv_close together, and the
- * transport frees its state when the last one is closed.
+ * transport frees its state when the last one is closed. In the handshake scenario a
+ * client that got its CONNECT reply is closed with a reset (SO_LINGER 0) and started again
+ * from its close callback: a plain close would leave every connection in TIME_WAIT on the
+ * client's side (the side that closes first), tens of thousands of them within seconds,
+ * until the source ports run out; a reset leaves none, and costs the server no more (it
+ * reads ECONNRESET where it would have read EOF).
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -134,11 +139,19 @@ int conn_open(conn *k, client *c)
     return uv_tcp_connect(&k->creq, &k->tcp, (const struct sockaddr *)&dst, on_connect);
 }
 
+static int client_start(bench *b, client *c);
+
 static void client_closed(client *c)
 {
+    bench *b = c->b;
     c->state = C_CLOSED;
-    c->b->closing--;
-    c->b->tp->release(c);
+    b->closing--;
+    b->tp->release(c);
+    if (c->recycle && b->phase < PH_DONE) {
+        c->recycle = 0;
+        int rc = client_start(b, c);
+        if (rc < 0) fprintf(stderr, "sio-bench: client %u: %s\n", c->index, uv_strerror(rc));
+    }
 }
 
 static void on_conn_closed(uv_handle_t *h)
@@ -160,6 +173,10 @@ static void close_conns(client *c)
     conn *k = &c->io;
     if (k->open) {
         k->open = 0;
+        uv_os_fd_t fd;
+        struct linger reset = {1, 0};
+        if (c->recycle && uv_fileno((uv_handle_t *)&k->tcp, &fd) == 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
         uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
     }
 }
@@ -167,11 +184,13 @@ static void close_conns(client *c)
 static int client_start(bench *b, client *c)
 {
     c->state = C_CONNECTING;
+    c->t_start = uv_hrtime();
     int rc = b->tp->start(c);
     if (rc < 0) {
         c->state = C_CLOSING;
         b->failed++;
         close_conns(c);
+        if (b->scenario == SC_HANDSHAKE && b->failed == b->n) finish(b);
     }
     return rc;
 }
@@ -184,10 +203,24 @@ void client_ready(client *c)
     connect_next(b);
 }
 
+void client_recycle(client *c)
+{
+    if (c->state >= C_CLOSING || c->state == C_IDLE) return;
+    c->state = C_CLOSING;
+    c->recycle = 1;
+    close_conns(c);
+}
+
 void client_close(client *c)
 {
     bench *b = c->b;
     if (c->state >= C_CLOSING || c->state == C_IDLE) return;
+    if (b->scenario == SC_HANDSHAKE) { /* a failed handshake: that client stops */
+        c->state = C_CLOSING;
+        close_conns(c);
+        if (b->phase < PH_DONE && ++b->failed == b->n) finish(b);
+        return;
+    }
     int was_ready = c->state == C_READY;
     /* Closing first: what follows may start the next connects or end the run. */
     c->state = C_CLOSING;
@@ -204,6 +237,15 @@ void client_close(client *c)
     }
     if (b->phase >= PH_WARMUP && b->phase <= PH_DRAIN && !b->ready) /* nothing to measure */
         finish(b);
+}
+
+void start_all(bench *b)
+{
+    while (b->started < b->n && b->phase < PH_DONE) {
+        client *c = &b->clients[b->started++];
+        int rc = client_start(b, c);
+        if (rc < 0) fprintf(stderr, "sio-bench: client %u: %s\n", c->index, uv_strerror(rc));
+    }
 }
 
 /* Start connects until --concurrency are under way; start the scenario once all are done. */

@@ -26,6 +26,10 @@
  *             clients, due every millisecond whatever the acks; the latency runs from the
  *             time an emit was due, not sent (no coordinated omission). After the window,
  *             a grace of 1 s for the acks under way; emits never acked are `missed`.
+ *   handshake N clients at once each do a whole handshake (TCP connect, WebSocket
+ *             upgrade, Engine.IO open, Socket.IO CONNECT and its reply), close with a
+ *             reset and start over; after a warm-up, the handshakes completed, their
+ *             latency from the connect, and the CPU per handshake.
  *   broadcast one sender (client 0) emits `broadcast` at --rate per second, and the server
  *             relays it to the N others; after a warm-up, the deliveries they count and the
  *             CPU per delivery over the measured window.
@@ -83,6 +87,20 @@ void finish(bench *b)
                ticks >= 0 ? (double)ticks / hz * per : -1, client_cpu, client_cpu * per,
                b->pings - b->pings0);
         if (!d) b->failed_run = 1;
+    } else if (b->scenario == SC_HANDSHAKE) {
+        uint64_t h = b->handshakes - b->handshakes0;
+        double per = h ? 1e6 / (double)h : 0;
+        printf("{\"scenario\":\"handshake\",\"connections\":%u,\"failed\":%u,"
+               "\"handshakes\":%" PRIu64 ",\"handshakes_total\":%" PRIu64 ",\"wall_s\":%.3f,"
+               "\"handshakes_per_s\":%.0f,\"p50_us\":%" PRIu64 ",\"p90_us\":%" PRIu64
+               ",\"p99_us\":%" PRIu64 ",\"p999_us\":%" PRIu64 ",\"server_ticks\":%ld,"
+               "\"server_us_per_handshake\":%.3f,\"client_cpu_s\":%.3f,"
+               "\"client_us_per_handshake\":%.3f}\n",
+               b->n, b->failed, h, b->handshakes, wall, wall > 0 ? (double)h / wall : 0,
+               hist_quantile(&b->lat, 0.5), hist_quantile(&b->lat, 0.9),
+               hist_quantile(&b->lat, 0.99), hist_quantile(&b->lat, 0.999), ticks,
+               ticks >= 0 ? (double)ticks / hz * per : -1, client_cpu, client_cpu * per);
+        if (!h) b->failed_run = 1;
     } else {
         /* Closed loop: every ack in the window. Open loop: the acks of the emits due in it,
          * and what was never acked (missed, after the grace) or never sent (skipped). */
@@ -109,7 +127,8 @@ void finish(bench *b)
         if (!acks) b->failed_run = 1;
     }
     fflush(stdout);
-    if (b->failed || b->lost || b->ready != b->n) b->failed_run = 1;
+    if (b->failed || b->lost || (b->scenario != SC_HANDSHAKE && b->ready != b->n))
+        b->failed_run = 1;
     for (uint32_t i = 0; i < b->n; i++) client_close(&b->clients[i]);
     uv_close((uv_handle_t *)&b->timer, NULL);
     uv_close((uv_handle_t *)&b->pacer, NULL);
@@ -120,30 +139,33 @@ void finish(bench *b)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sio-bench --port P [options]\n"
-               "  --host IP            server address (IPv4, default 127.0.0.1)\n"
-               "  --path PATH          Engine.IO path (default /socket.io/)\n"
-               "  --scenario NAME      idle (default), echo-ack or broadcast\n"
-               "  --connections N      clients; broadcast: receivers, plus one sender (default 1)\n"
-               "  --seconds S          measured window: the hold (idle) or the run (default 2)\n"
-               "  --warmup S           echo-ack, broadcast: unmeasured seconds first (default 1)\n"
-               "  --window W           echo-ack: emits in flight per client (default 1)\n"
-               "  --rate R             broadcast: the sender's emits per second (default 100);\n"
-               "                       echo-ack: open loop, R emits per second over all\n"
-               "                       clients whatever the acks (default: closed loop)\n"
-               "  --payload-size B     bytes of the emitted string (default 32)\n"
-               "  --concurrency K      connects under way at once (default 64)\n"
-               "  --sources K          spread source addresses over 127.0.0.1..127.0.0.K\n"
-               "                       (default 1: no bind)\n"
-               "  --server-pid PID     read the server's CPU ticks and RSS from /proc/PID\n"
-               "Prints one JSON line: connections, failed, lost, pings, wall_s, server_ticks,\n"
-               "client_cpu_s, and rss_before_kb/rss_after_kb (idle); acks, acks_per_s, p50_us,\n"
-               "p90_us, p99_us, p999_us, server_us_per_ack, client_us_per_ack, and with --rate\n"
-               "emits, emits_per_s, missed, skipped (echo-ack);\n"
-               "receivers, emits, deliveries, deliveries_per_s, server_us_per_delivery,\n"
-               "client_us_per_delivery (broadcast). Figures that need --server-pid are -1\n"
-               "without it. Exits 1 if a connection failed or was lost, or nothing was acked\n"
-               "or delivered; 2 on bad arguments.\n");
+    fprintf(f,
+            "usage: sio-bench --port P [options]\n"
+            "  --host IP            server address (IPv4, default 127.0.0.1)\n"
+            "  --path PATH          Engine.IO path (default /socket.io/)\n"
+            "  --scenario NAME      idle (default), echo-ack, broadcast or handshake\n"
+            "  --connections N      clients; broadcast: receivers, plus one sender (default 1)\n"
+            "  --seconds S          measured window: the hold (idle) or the run (default 2)\n"
+            "  --warmup S           unmeasured seconds first, but for idle (default 1)\n"
+            "  --window W           echo-ack: emits in flight per client (default 1)\n"
+            "  --rate R             broadcast: the sender's emits per second (default 100);\n"
+            "                       echo-ack: open loop, R emits per second over all\n"
+            "                       clients whatever the acks (default: closed loop)\n"
+            "  --payload-size B     bytes of the emitted string (default 32)\n"
+            "  --concurrency K      connects under way at once (default 64); handshake: all N\n"
+            "  --sources K          spread source addresses over 127.0.0.1..127.0.0.K\n"
+            "                       (default 1: no bind)\n"
+            "  --server-pid PID     read the server's CPU ticks and RSS from /proc/PID\n"
+            "Prints one JSON line: connections, failed, lost, pings, wall_s, server_ticks,\n"
+            "client_cpu_s, and rss_before_kb/rss_after_kb (idle); acks, acks_per_s, p50_us,\n"
+            "p90_us, p99_us, p999_us, server_us_per_ack, client_us_per_ack, and with --rate\n"
+            "emits, emits_per_s, missed, skipped (echo-ack); handshakes, handshakes_total (with\n"
+            "the warm-up), handshakes_per_s, p50_us.., server_us_per_handshake,\n"
+            "client_us_per_handshake (handshake);\n"
+            "receivers, emits, deliveries, deliveries_per_s, server_us_per_delivery,\n"
+            "client_us_per_delivery (broadcast). Figures that need --server-pid are -1\n"
+            "without it. Exits 1 if a connection failed or was lost, or nothing was acked\n"
+            "or delivered; 2 on bad arguments.\n");
 }
 
 static int parse_args(bench *b, int argc, char **argv)
@@ -186,6 +208,8 @@ static int parse_args(bench *b, int argc, char **argv)
                 b->scenario = SC_ECHO_ACK;
             else if (!strcmp(optarg, "broadcast"))
                 b->scenario = SC_BROADCAST;
+            else if (!strcmp(optarg, "handshake"))
+                b->scenario = SC_HANDSHAKE;
             else {
                 fprintf(stderr, "sio-bench: unknown scenario %s\n", optarg);
                 return -1;
@@ -319,7 +343,10 @@ int main(int argc, char **argv)
     b.t0_ns = uv_hrtime();
     b.ticks0 = proc_ticks(b.server_pid);
     b.cpu0 = self_cpu_s();
-    connect_next(&b);
+    if (b.scenario == SC_HANDSHAKE)
+        sc_start(&b);
+    else
+        connect_next(&b);
     uv_run(&loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&loop);
     close(b.pacer_fd);

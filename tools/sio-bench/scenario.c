@@ -56,6 +56,16 @@ static void on_ack(client *c, const uint8_t *d, size_t n)
     if (b->phase == PH_DRAIN && b->acks == b->sent) finish(b);
 }
 
+/* The CONNECT reply of a handshake: counted (with its latency from the connect) if it
+ * came in the window, then the client starts over. */
+static void handshake_done(client *c)
+{
+    bench *b = c->b;
+    b->handshakes++;
+    if (b->phase == PH_MEASURE) hist_add(&b->lat, (uv_hrtime() - c->t_start) / 1000);
+    client_recycle(c);
+}
+
 /* A Socket.IO packet (the payload of an Engine.IO message). */
 static void on_sio(client *c, const uint8_t *d, size_t n)
 {
@@ -64,6 +74,10 @@ static void on_sio(client *c, const uint8_t *d, size_t n)
         if (sio__sp_decode(NULL, (const char *)d, n, &p, NULL) == 0) {
             int ok = p.type == SIO__SP_CONNECT;
             sio__sp_packet_clear(&p);
+            if (ok && c->b->scenario == SC_HANDSHAKE) {
+                handshake_done(c);
+                return;
+            }
             if (ok) {
                 client_ready(c);
                 return;
@@ -115,6 +129,7 @@ static void on_timer(uv_timer_t *t)
         b->acks0 = b->acks;
         b->emits0 = b->emits;
         b->deliveries0 = b->deliveries;
+        b->handshakes0 = b->handshakes;
         b->pings0 = b->pings;
         b->ticks0 = proc_ticks(b->server_pid);
         b->cpu0 = self_cpu_s();
@@ -168,6 +183,12 @@ static void on_pace(uv_poll_t *h, int status, int events)
 
 void sc_start(bench *b)
 {
+    if (b->scenario == SC_HANDSHAKE) {
+        b->phase = PH_WARMUP;
+        uv_timer_start(&b->timer, on_timer, (uint64_t)(b->warmup * 1000), 0);
+        start_all(b);
+        return;
+    }
     if (b->failed) fprintf(stderr, "sio-bench: %u of %u connections failed\n", b->failed, b->n);
     if (!b->ready) {
         b->t0_ns = uv_hrtime();
