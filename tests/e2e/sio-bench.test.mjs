@@ -1,5 +1,5 @@
 // sio-bench, the C load generator (tools/sio-bench), against `sio-fixture bench`: its
-// scenarios (echo-ack closed and open loop, idle, broadcast, handshake) connect every client, keep the heartbeats answered
+// scenarios (echo-ack closed and open loop, idle, broadcast, rooms, handshake) connect every client, keep the heartbeats answered
 // and print one JSON line with sane figures; a server that goes away or is not there makes
 // it exit 1. Both binaries come from $SIO_BUILD, so under the ASan build both must also be leak-free
 // (LeakSanitizer makes a leak a non-zero exit).
@@ -110,6 +110,23 @@ test('echo-ack and idle against sio-fixture bench', async () => {
     // latency of a loaded ASan server).
     assert.ok(Math.abs(d.deliveries - d.emits * 20) <= 20 * 40, `deliveries ${d.deliveries} for ${d.emits} emits`);
     assert.ok(d.server_us_per_delivery > 0);
+
+    // 30 receivers in 4 rooms (8, 8, 7, 7 members), one sender cycling through the rooms:
+    // every emit reaches exactly the members of its room.
+    const rm = await bench(['--port', port, '--scenario', 'rooms', '--connections', '30', '--rooms', '4',
+      '--rate', '400', '--warmup', '0.3', '--seconds', '1', '--server-pid', pid]);
+    assert.equal(rm.code, 0, rm.err);
+    const r = rm.json;
+    assert.equal(r.scenario, 'rooms');
+    assert.equal(r.receivers, 30);
+    assert.equal(r.connections, 31);
+    assert.equal(r.missing, 0);
+    assert.equal(r.delivered_total, r.expected_total);
+    // 400 emits/s, 7.5 members each on average.
+    assert.ok(Math.abs(r.emits - 400) <= 80, `emits ${r.emits}`);
+    assert.ok(Math.abs(r.deliveries_per_s - 3000) <= 600, `deliveries_per_s ${r.deliveries_per_s}`);
+    assert.ok(r.expected_total > r.deliveries && r.expected_total < (r.emits + 400) * 8, `expected ${r.expected_total}`);
+    assert.ok(r.server_us_per_delivery > 0);
   } finally {
     const { code, stderr } = await srv.stop();
     assert.equal(code, 0, stderr);

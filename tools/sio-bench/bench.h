@@ -22,7 +22,6 @@
 
 #define SLAB_SIZE (256 * 1024)
 #define HTTP_MAX  4096
-#define PACE_NS   200000 /* the paced emits go out in bursts this far apart */
 
 /* Latency histogram: exact below 64 us, then 32 buckets per power of two (about 3%). */
 #define HIST_SUB     32
@@ -45,7 +44,7 @@ double self_cpu_s(void);
 
 /* Client states, in order: a client goes forward only. */
 enum { C_IDLE, C_CONNECTING, C_HTTP, C_OPEN, C_SIO, C_READY, C_CLOSING, C_CLOSED };
-enum { SC_IDLE, SC_ECHO_ACK, SC_BROADCAST, SC_HANDSHAKE };
+enum { SC_IDLE, SC_ECHO_ACK, SC_BROADCAST, SC_HANDSHAKE, SC_ROOMS };
 /* Run phases: connecting, warm-up, measured window, the grace for what is still in
  * flight at its end (open-loop echo-ack, rooms), done. */
 enum { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE };
@@ -108,7 +107,7 @@ struct bench {
     int port;
     const char *path;
     int scenario;
-    uint32_t n, window, concurrency, sources, payload_size;
+    uint32_t n, window, concurrency, sources, payload_size, rooms;
     double seconds, warmup, rate, grace;
     int open_loop; /* echo-ack with --rate */
     long server_pid;
@@ -118,12 +117,15 @@ struct bench {
     conn *pending;
     uv_prepare_t flush;
     uv_timer_t timer;
-    uv_poll_t pacer; /* the paced emits: a timerfd every PACE_NS */
+    uv_poll_t pacer; /* the paced emits: a timerfd every tick_ns */
+    uint64_t tick_ns;
     int pacer_fd;
     uint64_t pace_t0, emits, deliveries, emits0, deliveries0;
     uint8_t *slab; /* every read lands here: it is parsed before the next one */
     uint32_t ring; /* sent_at slots per client */
-    sio__buf tail; /* the JSON args of an emit: ["echo-ack","yyy"] or ["broadcast","yyy"] */
+    /* The JSON args of an emit: ["echo-ack","yyy"] or ["broadcast","yyy"]; for rooms the
+     * part after the room, "yyy"] */
+    sio__buf tail;
     int phase;
     int failed_run;             /* an error to report in the exit code */
     uint64_t pings;             /* pings answered */
@@ -131,6 +133,11 @@ struct bench {
     uint64_t sent;              /* echo-ack emits sent */
     uint64_t win_acks, skipped; /* open loop: acks of emits due in the window; emits not sent */
     uint64_t handshakes, handshakes0; /* CONNECT replies received */
+    /* rooms: members per room, joins acknowledged, deliveries the emits so far call for */
+    uint32_t *room_size;
+    uint32_t joined;
+    uint32_t joining; /* joins not acknowledged yet */
+    uint64_t expected;
     hist lat;
     /* window snapshots: at its start (0) and its end (1) */
     uint64_t t0_ns, t1_ns, pings0, acks0;

@@ -23,9 +23,14 @@
  *             after a warm-up, acks, latency percentiles (fixed-bucket histogram) and the
  *             server's and the generator's CPU over the measured window. With --rate R it
  *             is open loop instead: R emits per second in all, round-robin over the
- *             clients, due every millisecond whatever the acks; the latency runs from the
+ *             clients, due every tick (--tick-us) whatever the acks; the latency runs from the
  *             time an emit was due, not sent (no coordinated omission). After the window,
  *             a grace of 1 s for the acks under way; emits never acked are `missed`.
+ *   rooms     N receivers each join one of R rooms (`join`, round-robin), then one sender
+ *             (client 0, in no room) emits `to-room` (room, payload) at --rate, cycling
+ *             through the rooms; the deliveries in the window and the CPU per delivery,
+ *             and, after a grace for those under way, whether every emit reached every
+ *             member of its room (`missing`).
  *   handshake N clients at once each do a whole handshake (TCP connect, WebSocket
  *             upgrade, Engine.IO open, Socket.IO CONNECT and its reply), close with a
  *             reset and start over; after a warm-up, the handshakes completed, their
@@ -87,6 +92,22 @@ void finish(bench *b)
                ticks >= 0 ? (double)ticks / hz * per : -1, client_cpu, client_cpu * per,
                b->pings - b->pings0);
         if (!d) b->failed_run = 1;
+    } else if (b->scenario == SC_ROOMS) {
+        /* Deliveries in the window; missing counts over the whole run, after the grace. */
+        uint64_t d = b->deliveries - b->deliveries0;
+        double per = d ? 1e6 / (double)d : 0;
+        printf("{\"scenario\":\"rooms\",\"receivers\":%u,\"rooms\":%u,\"connections\":%u,"
+               "\"failed\":%u,\"lost\":%u,\"rate\":%.0f,\"payload_bytes\":%u,\"emits\":%" PRIu64
+               ",\"deliveries\":%" PRIu64 ",\"wall_s\":%.3f,\"deliveries_per_s\":%.0f,"
+               "\"expected_total\":%" PRIu64 ",\"delivered_total\":%" PRIu64 ",\"missing\":%" PRId64
+               ",\"server_ticks\":%ld,\"server_us_per_delivery\":%.3f,"
+               "\"client_cpu_s\":%.3f,\"client_us_per_delivery\":%.3f,\"pings\":%" PRIu64 "}\n",
+               b->n - 1, b->rooms, b->ready, b->failed, b->lost, b->rate, b->payload_size,
+               b->emits - b->emits0, d, wall, wall > 0 ? (double)d / wall : 0, b->expected,
+               b->deliveries, (int64_t)(b->expected - b->deliveries), ticks,
+               ticks >= 0 ? (double)ticks / hz * per : -1, client_cpu, client_cpu * per,
+               b->pings - b->pings0);
+        if (!d || b->expected != b->deliveries) b->failed_run = 1;
     } else if (b->scenario == SC_HANDSHAKE) {
         uint64_t h = b->handshakes - b->handshakes0;
         double per = h ? 1e6 / (double)h : 0;
@@ -139,33 +160,40 @@ void finish(bench *b)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: sio-bench --port P [options]\n"
-            "  --host IP            server address (IPv4, default 127.0.0.1)\n"
-            "  --path PATH          Engine.IO path (default /socket.io/)\n"
-            "  --scenario NAME      idle (default), echo-ack, broadcast or handshake\n"
-            "  --connections N      clients; broadcast: receivers, plus one sender (default 1)\n"
-            "  --seconds S          measured window: the hold (idle) or the run (default 2)\n"
-            "  --warmup S           unmeasured seconds first, but for idle (default 1)\n"
-            "  --window W           echo-ack: emits in flight per client (default 1)\n"
-            "  --rate R             broadcast: the sender's emits per second (default 100);\n"
-            "                       echo-ack: open loop, R emits per second over all\n"
-            "                       clients whatever the acks (default: closed loop)\n"
-            "  --payload-size B     bytes of the emitted string (default 32)\n"
-            "  --concurrency K      connects under way at once (default 64); handshake: all N\n"
-            "  --sources K          spread source addresses over 127.0.0.1..127.0.0.K\n"
-            "                       (default 1: no bind)\n"
-            "  --server-pid PID     read the server's CPU ticks and RSS from /proc/PID\n"
-            "Prints one JSON line: connections, failed, lost, pings, wall_s, server_ticks,\n"
-            "client_cpu_s, and rss_before_kb/rss_after_kb (idle); acks, acks_per_s, p50_us,\n"
-            "p90_us, p99_us, p999_us, server_us_per_ack, client_us_per_ack, and with --rate\n"
-            "emits, emits_per_s, missed, skipped (echo-ack); handshakes, handshakes_total (with\n"
-            "the warm-up), handshakes_per_s, p50_us.., server_us_per_handshake,\n"
-            "client_us_per_handshake (handshake);\n"
-            "receivers, emits, deliveries, deliveries_per_s, server_us_per_delivery,\n"
-            "client_us_per_delivery (broadcast). Figures that need --server-pid are -1\n"
-            "without it. Exits 1 if a connection failed or was lost, or nothing was acked\n"
-            "or delivered; 2 on bad arguments.\n");
+    fprintf(f, "usage: sio-bench --port P [options]\n"
+               "  --host IP            server address (IPv4, default 127.0.0.1)\n"
+               "  --path PATH          Engine.IO path (default /socket.io/)\n"
+               "  --scenario NAME      idle (default), echo-ack, broadcast, rooms or handshake\n"
+               "  --connections N      clients; broadcast, rooms: receivers, plus one sender;\n"
+               "                       handshake: handshakes under way at once (default 1)\n"
+               "  --rooms R            rooms: rooms the receivers join (default 1)\n"
+               "  --seconds S          measured window: the hold (idle) or the run (default 2)\n"
+               "  --warmup S           unmeasured seconds first, but for idle (default 1)\n"
+               "  --window W           echo-ack: emits in flight per client (default 1)\n"
+               "  --rate R             broadcast, rooms: the sender's emits per second (default\n"
+               "                       100); echo-ack: open loop, R emits per second over all\n"
+               "                       clients whatever the acks (default: closed loop)\n"
+               "  --tick-us T          paced emits (--rate) go out in bursts every T us\n"
+               "                       (default 200)\n"
+               "  --payload-size B     bytes of the emitted string (default 32)\n"
+               "  --concurrency K      connects under way at once (default 64)\n"
+               "  --sources K          spread source addresses over 127.0.0.1..127.0.0.K\n"
+               "                       (default 1: no bind)\n"
+               "  --server-pid PID     read the server's CPU ticks and RSS from /proc/PID\n"
+               "Prints one JSON line: connections, failed, lost, pings, wall_s, server_ticks,\n"
+               "client_cpu_s, and:\n"
+               "  idle       rss_before_kb, rss_after_kb\n"
+               "  echo-ack   acks, acks_per_s, p50_us, p90_us, p99_us, p999_us,\n"
+               "             server_us_per_ack, client_us_per_ack; with --rate also emits,\n"
+               "             emits_per_s, missed (never acked), skipped (not sent: cap)\n"
+               "  broadcast  receivers, emits, deliveries, deliveries_per_s,\n"
+               "             server_us_per_delivery, client_us_per_delivery\n"
+               "  rooms      the same and rooms, expected_total, delivered_total, missing\n"
+               "  handshake  handshakes, handshakes_total (with the warm-up), handshakes_per_s,\n"
+               "             p50_us.., server_us_per_handshake, client_us_per_handshake\n"
+               "Figures that need --server-pid are -1 without it. Exits 1 if a connection\n"
+               "failed or was lost, nothing was acked, delivered or handshaken, or a room emit\n"
+               "is missing; 2 on bad arguments.\n");
 }
 
 static int parse_args(bench *b, int argc, char **argv)
@@ -183,6 +211,8 @@ static int parse_args(bench *b, int argc, char **argv)
                                           {"sources", 1, NULL, 'a'},
                                           {"server-pid", 1, NULL, 'i'},
                                           {"rate", 1, NULL, 'r'},
+                                          {"rooms", 1, NULL, 'R'},
+                                          {"tick-us", 1, NULL, 't'},
                                           {"help", 0, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
     int o, rate_set = 0;
@@ -201,6 +231,12 @@ static int parse_args(bench *b, int argc, char **argv)
         case 'P':
             b->path = optarg;
             break;
+        case 't':
+            b->tick_ns = (uint64_t)(atof(optarg) * 1000);
+            break;
+        case 'R':
+            b->rooms = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
         case 's':
             if (!strcmp(optarg, "idle"))
                 b->scenario = SC_IDLE;
@@ -210,6 +246,8 @@ static int parse_args(bench *b, int argc, char **argv)
                 b->scenario = SC_BROADCAST;
             else if (!strcmp(optarg, "handshake"))
                 b->scenario = SC_HANDSHAKE;
+            else if (!strcmp(optarg, "rooms"))
+                b->scenario = SC_ROOMS;
             else {
                 fprintf(stderr, "sio-bench: unknown scenario %s\n", optarg);
                 return -1;
@@ -250,27 +288,33 @@ static int parse_args(bench *b, int argc, char **argv)
     if (optind < argc || b->port <= 0 || b->port > 65535 || !b->n || !b->window ||
         !b->concurrency || !b->sources || b->sources > 254 || b->seconds <= 0 || b->warmup < 0 ||
         b->payload_size > (1u << 24) || b->window > (1u << 20) || !(b->rate > 0) ||
-        b->n > (1u << 24)) {
+        b->n > (1u << 24) || !b->rooms || b->rooms > b->n || b->tick_ns < 10000 ||
+        b->tick_ns > 10000000000ull) {
         usage(stderr);
         return -1;
     }
-    if (b->scenario == SC_BROADCAST) b->n++; /* client 0 sends */
+    if (b->scenario == SC_BROADCAST || b->scenario == SC_ROOMS) b->n++; /* client 0 sends */
     b->open_loop = b->scenario == SC_ECHO_ACK && rate_set;
     return 0;
 }
 
-/* The args of every emit, encoded once: ["echo-ack","yyy..."] or ["broadcast","yyy..."]. */
+/* The args of every emit, encoded once: ["echo-ack","yyy..."] or ["broadcast","yyy..."],
+ * or for rooms what follows the room: "yyy..."]. */
 static int build_tail(bench *b)
 {
     char *s = sio__malloc(b->payload_size + 1);
     if (!s) return SIO_ENOMEM;
     memset(s, 'y', b->payload_size);
     s[b->payload_size] = 0;
-    json_t *args = json_pack("[ss]", b->scenario == SC_BROADCAST ? "broadcast" : "echo-ack", s);
+    json_t *args =
+        b->scenario == SC_ROOMS
+            ? json_pack("[s]", s)
+            : json_pack("[ss]", b->scenario == SC_BROADCAST ? "broadcast" : "echo-ack", s);
     sio__free(s);
     if (!args) return SIO_ENOMEM;
     int rc = sio__sp_stringify(&b->tail, args, 0);
     json_decref(args);
+    if (rc >= 0 && b->scenario == SC_ROOMS) sio__buf_consume(&b->tail, 1); /* "yyy"] */
     return rc < 0 ? rc : 0;
 }
 
@@ -286,7 +330,9 @@ int main(int argc, char **argv)
                .payload_size = 32,
                .seconds = 2,
                .rate = 100,
-               .grace = 1,
+               .rooms = 1,
+               .tick_ns = 200000,
+               .grace = 2,
                .warmup = 1};
     if (parse_args(&b, argc, argv)) return 2;
 
@@ -308,7 +354,8 @@ int main(int argc, char **argv)
     b.clients = sio__calloc(b.n, sizeof *b.clients);
     b.slab = sio__malloc(SLAB_SIZE);
     uint64_t *rings = sio__calloc((size_t)b.n * b.ring, sizeof *rings);
-    if (!b.clients || !b.slab || !rings || build_tail(&b)) {
+    b.room_size = sio__calloc(b.rooms, sizeof *b.room_size);
+    if (!b.clients || !b.slab || !rings || !b.room_size || build_tail(&b)) {
         fprintf(stderr, "sio-bench: out of memory\n");
         return 2;
     }
@@ -354,6 +401,7 @@ int main(int argc, char **argv)
 
     sio__buf_free(&b.tail);
     sio__free(rings);
+    sio__free(b.room_size);
     sio__free(b.slab);
     sio__free(b.clients);
     return b.failed_run || rc ? 1 : 0;

@@ -31,6 +31,23 @@ static void send_emit(client *c, uint64_t t)
     if (b->tp->send(c, head, (size_t)hn, b->tail.data, b->tail.len)) b->failed_run = 1;
 }
 
+static void start_pacer(bench *b);
+static void on_timer(uv_timer_t *t);
+
+/* Rooms: receiver c's `join` is done (the ack of the `echo-ack` it sent after it came
+ * back, and the server handles a socket's packets in order). Once every receiver's is,
+ * the warm-up starts. */
+static void rooms_joined(client *c)
+{
+    bench *b = c->b;
+    if (!b->joining || c->index == 0) return;
+    b->room_size[(c->index - 1) % b->rooms]++;
+    b->joined++;
+    if (--b->joining) return;
+    start_pacer(b);
+    uv_timer_start(&b->timer, on_timer, (uint64_t)(b->warmup * 1000), 0);
+}
+
 /* Closed loop: a new emit per ack, the latency from the send. Open loop: the latency from
  * the time the emit was due, so a stalled server shows in it (no coordinated omission),
  * counted for the emits due in the window, including the acks that come in the grace. */
@@ -40,6 +57,10 @@ static void on_ack(client *c, const uint8_t *d, size_t n)
     uint64_t id = 0;
     size_t i = 1;
     while (i < n && d[i] >= '0' && d[i] <= '9') id = id * 10 + (uint64_t)(d[i++] - '0');
+    if (i > 1 && b->scenario == SC_ROOMS) {
+        rooms_joined(c);
+        return;
+    }
     if (i == 1 || b->scenario != SC_ECHO_ACK || b->phase >= PH_DONE) return;
     uint64_t now = uv_hrtime(), t = c->sent_at[id & (b->ring - 1)];
     c->acked++;
@@ -88,10 +109,14 @@ static void on_sio(client *c, const uint8_t *d, size_t n)
         return;
     }
     if (c->state != C_READY || !n) return;
-    if (d[0] == '3')
+    bench *b = c->b;
+    if (d[0] == '3') {
         on_ack(c, d, n);
-    else if (d[0] == '2' && c->b->scenario == SC_BROADCAST && c->index != 0)
-        c->b->deliveries++;
+    } else if (d[0] == '2' && c->index != 0 && b->phase < PH_DONE &&
+               (b->scenario == SC_BROADCAST || b->scenario == SC_ROOMS)) {
+        b->deliveries++;
+        if (b->phase == PH_DRAIN && b->deliveries == b->expected) finish(b);
+    }
 }
 
 void sc_eio_packet(client *c, int type, const uint8_t *data, size_t len)
@@ -122,7 +147,11 @@ void sc_eio_packet(client *c, int type, const uint8_t *data, size_t len)
 static void on_timer(uv_timer_t *t)
 {
     bench *b = t->data;
-    if (b->phase == PH_WARMUP) { /* warm-up over: measure */
+    if (b->joining) {
+        fprintf(stderr, "sio-bench: %u joins not acknowledged in 10 s\n", b->joining);
+        b->failed_run = 1;
+        finish(b);
+    } else if (b->phase == PH_WARMUP) { /* warm-up over: measure */
         b->phase = PH_MEASURE;
         b->t0_ns = uv_hrtime();
         b->t1_ns = UINT64_MAX;
@@ -134,11 +163,12 @@ static void on_timer(uv_timer_t *t)
         b->ticks0 = proc_ticks(b->server_pid);
         b->cpu0 = self_cpu_s();
         uv_timer_start(&b->timer, on_timer, (uint64_t)(b->seconds * 1000), 0);
-    } else if (b->phase == PH_MEASURE && b->open_loop) { /* a grace for the acks under way */
+    } else if (b->phase == PH_MEASURE && (b->open_loop || b->scenario == SC_ROOMS)) {
+        /* a grace for the acks or deliveries under way */
         window_end(b);
         b->phase = PH_DRAIN;
         uv_poll_stop(&b->pacer);
-        if (b->acks == b->sent)
+        if (b->open_loop ? b->acks == b->sent : b->deliveries == b->expected)
             finish(b);
         else
             uv_timer_start(&b->timer, on_timer, (uint64_t)(b->grace * 1000), 0);
@@ -147,7 +177,7 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-/* Every tick (PACE_NS), the emits --rate asks for by then: from the broadcast sender
+/* Every tick (--tick-us), the emits --rate asks for by then: from the broadcast sender
  * (client 0), or, open-loop echo-ack, from every client in turn. Emit k is due at
  * pace_t0 + k / rate and belongs to the first tick at or after that; its latency counts
  * from that tick, so a generator late for a tick (behind on acks from a slow server) shows
@@ -159,15 +189,15 @@ static void on_pace(uv_poll_t *h, int status, int events)
     uint64_t expirations;
     if (read(b->pacer_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) return;
     if (b->phase >= PH_DRAIN) return;
-    /* The last tick (they are PACE_NS apart from pace_t0) and emits 0..due-1, due by then. */
-    uint64_t tick = (uv_hrtime() - b->pace_t0) / PACE_NS * PACE_NS;
+    /* The last tick (they are b->tick_ns apart from pace_t0) and emits 0..due-1, due by then. */
+    uint64_t tick = (uv_hrtime() - b->pace_t0) / b->tick_ns * b->tick_ns;
     uint64_t due = (uint64_t)(b->rate * (double)tick / 1e9) + 1;
     if (b->scenario == SC_ECHO_ACK) {
         double every = 1e9 / b->rate;
         for (; b->emits < due; b->emits++) {
             client *c = &b->clients[b->emits % b->n];
             uint64_t at = (uint64_t)((double)b->emits * every); /* its tick: <= tick */
-            at = b->pace_t0 + (at + PACE_NS - 1) / PACE_NS * PACE_NS;
+            at = b->pace_t0 + (at + b->tick_ns - 1) / b->tick_ns * b->tick_ns;
             if (c->state != C_READY || c->next_id - 1 - c->acked >= b->ring)
                 b->skipped++;
             else
@@ -177,8 +207,30 @@ static void on_pace(uv_poll_t *h, int status, int events)
     }
     client *c = &b->clients[0];
     if (c->state != C_READY) return;
+    if (b->scenario == SC_ROOMS) {
+        char head[64];
+        for (; b->emits < due; b->emits++) {
+            uint32_t r = (uint32_t)(b->emits % b->rooms);
+            int hn = snprintf(head, sizeof head, "42[\"to-room\",\"room-%u\",", r);
+            b->expected += b->room_size[r];
+            if (b->tp->send(c, head, (size_t)hn, b->tail.data, b->tail.len)) b->failed_run = 1;
+        }
+        return;
+    }
     for (; b->emits < due; b->emits++)
         if (b->tp->send(c, "42", 2, b->tail.data, b->tail.len)) b->failed_run = 1;
+}
+
+static void start_pacer(bench *b)
+{
+    b->pace_t0 = uv_hrtime();
+    struct timespec ts = {(time_t)(b->tick_ns / 1000000000), (long)(b->tick_ns % 1000000000)};
+    struct itimerspec every = {ts, ts};
+    if (timerfd_settime(b->pacer_fd, 0, &every, NULL) < 0 ||
+        uv_poll_start(&b->pacer, UV_READABLE, on_pace) < 0) {
+        fprintf(stderr, "sio-bench: timerfd: %s\n", strerror(errno));
+        b->failed_run = 1;
+    }
 }
 
 void sc_start(bench *b)
@@ -199,14 +251,23 @@ void sc_start(bench *b)
         for (uint32_t i = 0; i < b->n; i++)
             if (b->clients[i].state == C_READY)
                 for (uint32_t k = 0; k < b->window; k++) send_emit(&b->clients[i], uv_hrtime());
-    if (b->scenario == SC_BROADCAST || b->open_loop) {
-        b->pace_t0 = uv_hrtime();
-        struct itimerspec every = {{0, PACE_NS}, {0, PACE_NS}};
-        if (timerfd_settime(b->pacer_fd, 0, &every, NULL) < 0 ||
-            uv_poll_start(&b->pacer, UV_READABLE, on_pace) < 0) {
-            fprintf(stderr, "sio-bench: timerfd: %s\n", strerror(errno));
-            b->failed_run = 1;
+    if (b->scenario == SC_BROADCAST || b->open_loop) start_pacer(b);
+    if (b->scenario == SC_ROOMS) { /* each receiver joins its room, then the warm-up */
+        for (uint32_t i = 1; i < b->n; i++) {
+            client *c = &b->clients[i];
+            char join[64];
+            int jn = snprintf(join, sizeof join, "42[\"join\",\"room-%u\"]", (i - 1) % b->rooms);
+            if (c->state != C_READY) continue;
+            b->joining++;
+            if (b->tp->send(c, join, (size_t)jn, NULL, 0) ||
+                b->tp->send(c, "421[\"echo-ack\"]", 15, NULL, 0))
+                b->failed_run = 1;
         }
+        if (b->joining) {
+            uv_timer_start(&b->timer, on_timer, 10000, 0);
+            return;
+        }
+        start_pacer(b);
     }
     double warm = b->scenario == SC_IDLE ? 0 : b->warmup;
     uv_timer_start(&b->timer, on_timer, (uint64_t)(warm * 1000), 0);
