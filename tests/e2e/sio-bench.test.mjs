@@ -1,7 +1,8 @@
 // sio-bench, the C load generator (tools/sio-bench), against `sio-fixture bench`: its
-// scenarios (echo-ack closed and open loop, idle, broadcast, rooms, handshake) connect every client, keep the heartbeats answered
-// and print one JSON line with sane figures; a server that goes away or is not there makes
-// it exit 1. Both binaries come from $SIO_BUILD, so under the ASan build both must also be leak-free
+// scenarios (echo-ack closed and open loop, idle, broadcast, rooms, handshake, and most of
+// them over long-polling too) connect every client, keep the heartbeats answered and print
+// one JSON line with sane figures; a server that goes away or is not there makes it exit 1.
+// Both binaries come from $SIO_BUILD, so under the ASan build both must also be leak-free
 // (LeakSanitizer makes a leak a non-zero exit).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,6 +160,60 @@ test('handshake against sio-fixture bench', async () => {
     const { code, stderr } = await srv.stop();
     assert.equal(code, 0, stderr.slice(-2000));
   }
+});
+
+// The same scenarios over Engine.IO long-polling: two keep-alive connections per client,
+// pings answered by POST.
+test('polling against sio-fixture bench', async () => {
+  const srv = await startServer('sio-fixture', ['bench', '--ping-interval', '300', '--ping-timeout', '2000']);
+  let total = 0;
+  try {
+    const pid = String(srv.proc.pid);
+    const port = String(srv.port);
+    const run = (args) => bench(['--port', port, '--transport', 'polling', '--server-pid', pid, ...args]);
+
+    const idle = await run(['--scenario', 'idle', '--connections', '20', '--seconds', '1']);
+    assert.equal(idle.code, 0, idle.err);
+    assert.equal(idle.json.transport, 'polling');
+    assert.equal(idle.json.connections, 20);
+    assert.equal(idle.json.lost, 0);
+    // A ping every 300 ms to each of 20 sessions: an unanswered one would lose the session.
+    assert.ok(idle.json.pings >= 40, `pings ${idle.json.pings}`);
+
+    const ack = await run(['--scenario', 'echo-ack', '--connections', '4', '--window', '4',
+      '--warmup', '0.3', '--seconds', '1']);
+    assert.equal(ack.code, 0, ack.err);
+    assert.equal(ack.json.lost, 0);
+    assert.ok(ack.json.acks > 100, `acks ${ack.json.acks}`);
+    assert.ok(ack.json.p50_us > 0 && ack.json.p50_us <= ack.json.p99_us);
+
+    const open = await run(['--scenario', 'echo-ack', '--connections', '4', '--rate', '1000',
+      '--warmup', '0.3', '--seconds', '1']);
+    assert.equal(open.code, 0, open.err);
+    assert.equal(open.json.missed, 0);
+    assert.ok(Math.abs(open.json.acks_per_s - 1000) <= 200, `acks_per_s ${open.json.acks_per_s}`);
+
+    const bc = await run(['--scenario', 'broadcast', '--connections', '10', '--rate', '200',
+      '--warmup', '0.3', '--seconds', '1']);
+    assert.equal(bc.code, 0, bc.err);
+    assert.ok(Math.abs(bc.json.deliveries - bc.json.emits * 10) <= 10 * 40,
+      `deliveries ${bc.json.deliveries} for ${bc.json.emits} emits`);
+
+    const hs = await run(['--scenario', 'handshake', '--connections', '4', '--warmup', '0.3', '--seconds', '1']);
+    assert.equal(hs.code, 0, hs.err);
+    assert.equal(hs.json.failed, 0);
+    assert.ok(hs.json.handshakes > 0, `handshakes ${hs.json.handshakes}`);
+    assert.ok(hs.json.server_us_per_handshake > 0);
+    total = hs.json.handshakes_total;
+  } finally {
+    const { code, stderr } = await srv.stop();
+    assert.equal(code, 0, stderr.slice(-2000));
+  }
+  // Each handshake's session was closed by its close packet; those under way when the
+  // run ended, at most one per client, were closed at the latest by the shutdown. The
+  // other scenarios' 39 sessions (20 + 4 + 4 + 11) add theirs.
+  const disconnects = (srv.stderr().match(/^bench: disconnect /gm) || []).length;
+  assert.ok(disconnects >= total + 39 && disconnects <= total + 39 + 4, `${disconnects} disconnects for ${total} handshakes`);
 });
 
 test('a server that goes away or is not there is an exit 1, with the JSON line', async () => {

@@ -61,13 +61,14 @@ typedef struct conn {
     uint8_t open;      /* tcp initialised and not yet given to uv_close */
     uint8_t pending;   /* on b's pending list */
     uint8_t writing;   /* wreq in flight */
+    uint8_t closing;   /* given to uv_close, its callback not run yet */
     sio__buf out;      /* queued bytes */
     sio__buf inflight; /* bytes of the uv_write in flight */
     struct conn *next_pending;
 } conn;
 
 struct client {
-    conn io; /* the WebSocket connection */
+    conn io[2]; /* WebSocket: io[0]; polling: io[0] for the GETs, io[1] for the POSTs */
     bench *b;
     uint32_t index;
     uint8_t state;
@@ -78,6 +79,7 @@ struct client {
     sio__ws_parser ws;
     char *http; /* the upgrade response so far, NULL after it */
     size_t http_len;
+    struct poll_session *ps; /* polling: the session's HTTP state */
     uint64_t next_id;
     uint64_t acked;    /* acks received */
     uint64_t *sent_at; /* ring of send times by id, b->ring slots (a power of two) */
@@ -95,9 +97,21 @@ typedef struct transport {
     int (*send)(client *c, const void *a, size_t an, const void *z, size_t zn);
     /* Every connection of c is closed: free what the transport holds. */
     void (*release)(client *c);
+    /* c's session is done (handshake): end it as the transport's clients do, then
+     * client_recycle(c). */
+    void (*done)(client *c);
+    /* Optional. Called for each scheduled connection before its queue is written. */
+    void (*prepare)(conn *k);
+    /* Optional. k read EOF or an error: 1 if the transport copes (it closes k with
+     * conn_close), 0 to close the client. */
+    int (*conn_lost)(conn *k);
+    /* Optional. k, closed with conn_close, is closed; its client is still open. */
+    void (*conn_closed)(conn *k);
+    const char *name;
 } transport;
 
 extern const transport ws_transport;
+extern const transport poll_transport;
 
 struct bench {
     uv_loop_t *loop;
@@ -147,6 +161,7 @@ struct bench {
 
 /* conn.c */
 int conn_open(conn *k, client *c); /* uv_tcp_init, bind per --sources, connect */
+void conn_close(conn *k);          /* close one connection of a client that stays open */
 void conn_schedule(conn *k);       /* flush k's queue before the loop sleeps */
 void on_flush(uv_prepare_t *h);
 void client_ready(client *c);

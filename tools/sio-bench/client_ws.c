@@ -28,7 +28,7 @@ static uint32_t next_mask(client *c)
 /* Queue one masked frame whose payload is a[0..an) then z[0..zn). */
 static int send_frame(client *c, int opcode, const void *a, size_t an, const void *z, size_t zn)
 {
-    conn *k = &c->io;
+    conn *k = &c->io[0];
     size_t len = an + zn;
     if (sio__buf_reserve(&k->out, SIO_WS_MAX_HEADER + len)) return SIO_ENOMEM;
     uint32_t m = next_mask(c);
@@ -137,7 +137,7 @@ static void ws_connected(conn *k)
 static int ws_start(client *c)
 {
     sio__ws_parser_init(&c->ws, &(sio__ws_options){.role = SIO_WS_ROLE_CLIENT});
-    return conn_open(&c->io, c);
+    return conn_open(&c->io[0], c);
 }
 
 static void ws_release(client *c)
@@ -147,4 +147,18 @@ static void ws_release(client *c)
     c->http = NULL;
 }
 
-const transport ws_transport = {ws_start, ws_connected, ws_read, ws_send, ws_release};
+/* A reset: see conn.c. */
+static void ws_done(client *c)
+{
+    client_recycle(c);
+}
+
+const transport ws_transport = {
+    .start = ws_start,
+    .connected = ws_connected,
+    .read = ws_read,
+    .send = ws_send,
+    .release = ws_release,
+    .done = ws_done,
+    .name = "websocket",
+};

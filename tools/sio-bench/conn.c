@@ -75,6 +75,7 @@ void on_flush(uv_prepare_t *h)
         conn *k = b->pending;
         b->pending = k->next_pending;
         k->pending = 0;
+        if (b->tp->prepare && k->open && k->c->state < C_CLOSING) b->tp->prepare(k);
         flush_conn(k);
     }
 }
@@ -90,6 +91,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn *k = s->data;
     if (nread == 0) return;
     if (nread < 0) {
+        if (k->c->state < C_CLOSING && k->c->b->tp->conn_lost && k->c->b->tp->conn_lost(k)) return;
         client_close(k->c);
         return;
     }
@@ -157,9 +159,24 @@ static void client_closed(client *c)
 static void on_conn_closed(uv_handle_t *h)
 {
     conn *k = h->data;
+    client *c = k->c;
     sio__buf_free(&k->out);
     sio__buf_free(&k->inflight);
-    if (--k->c->nopen == 0) client_closed(k->c);
+    k->closing = 0;
+    c->nopen--;
+    if (c->state >= C_CLOSING) {
+        if (!c->nopen) client_closed(c);
+    } else if (c->b->tp->conn_closed) {
+        c->b->tp->conn_closed(k);
+    }
+}
+
+void conn_close(conn *k)
+{
+    if (!k->open) return;
+    k->open = 0;
+    k->closing = 1;
+    uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
 }
 
 /* Hand every open connection of c to uv_close (c->state is C_CLOSING already). */
@@ -170,14 +187,13 @@ static void close_conns(client *c)
         client_closed(c);
         return;
     }
-    conn *k = &c->io;
-    if (k->open) {
-        k->open = 0;
+    for (int i = 0; i < 2; i++) {
+        conn *k = &c->io[i];
         uv_os_fd_t fd;
         struct linger reset = {1, 0};
-        if (c->recycle && uv_fileno((uv_handle_t *)&k->tcp, &fd) == 0)
+        if (k->open && c->recycle && uv_fileno((uv_handle_t *)&k->tcp, &fd) == 0)
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-        uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
+        conn_close(k);
     }
 }
 

@@ -2,7 +2,9 @@
  * sio-bench: a load generator for Socket.IO servers, on libsio's own codecs and libuv.
  *
  * Every client is a raw TCP connection that does the WebSocket upgrade, the Engine.IO v4
- * open and the Socket.IO v5 CONNECT to "/", then answers Engine.IO pings. Frames are built
+ * open and the Socket.IO v5 CONNECT to "/", then answers Engine.IO pings; with --transport
+ * polling, an Engine.IO long-polling session on two keep-alive HTTP/1.1 connections
+ * (client_poll.c) instead. Frames are built
  * with the WebSocket codec (client role: masked) and parsed by it; Engine.IO packets go
  * through the Engine.IO codec; the CONNECT reply is decoded by the Socket.IO codec. In the
  * hot path the emits are a precomputed JSON tail behind "42<id>", and an ack is recognised
@@ -73,8 +75,10 @@ void finish(bench *b)
     long ticks = b->ticks1 >= 0 && b->ticks0 >= 0 ? b->ticks1 - b->ticks0 : -1;
     double client_cpu = b->cpu1 - b->cpu0;
     double hz = (double)sysconf(_SC_CLK_TCK);
+    static const char *const names[] = {"idle", "echo-ack", "broadcast", "handshake", "rooms"};
+    printf("{\"scenario\":\"%s\",\"transport\":\"%s\",", names[b->scenario], b->tp->name);
     if (b->scenario == SC_IDLE) {
-        printf("{\"scenario\":\"idle\",\"connections\":%u,\"failed\":%u,\"lost\":%u,"
+        printf("\"connections\":%u,\"failed\":%u,\"lost\":%u,"
                "\"pings\":%" PRIu64 ",\"wall_s\":%.3f,\"server_ticks\":%ld,"
                "\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,\"client_cpu_s\":%.3f}\n",
                b->ready, b->failed, b->lost, b->pings - b->pings0, wall, ticks, b->rss_before,
@@ -82,7 +86,7 @@ void finish(bench *b)
     } else if (b->scenario == SC_BROADCAST) {
         uint64_t d = b->deliveries - b->deliveries0;
         double per = d ? 1e6 / (double)d : 0;
-        printf("{\"scenario\":\"broadcast\",\"receivers\":%u,\"connections\":%u,\"failed\":%u,"
+        printf("\"receivers\":%u,\"connections\":%u,\"failed\":%u,"
                "\"lost\":%u,\"rate\":%.0f,\"payload_bytes\":%u,\"emits\":%" PRIu64
                ",\"deliveries\":%" PRIu64 ",\"wall_s\":%.3f,\"deliveries_per_s\":%.0f,"
                "\"server_ticks\":%ld,\"server_us_per_delivery\":%.3f,\"client_cpu_s\":%.3f,"
@@ -96,7 +100,7 @@ void finish(bench *b)
         /* Deliveries in the window; missing counts over the whole run, after the grace. */
         uint64_t d = b->deliveries - b->deliveries0;
         double per = d ? 1e6 / (double)d : 0;
-        printf("{\"scenario\":\"rooms\",\"receivers\":%u,\"rooms\":%u,\"connections\":%u,"
+        printf("\"receivers\":%u,\"rooms\":%u,\"connections\":%u,"
                "\"failed\":%u,\"lost\":%u,\"rate\":%.0f,\"payload_bytes\":%u,\"emits\":%" PRIu64
                ",\"deliveries\":%" PRIu64 ",\"wall_s\":%.3f,\"deliveries_per_s\":%.0f,"
                "\"expected_total\":%" PRIu64 ",\"delivered_total\":%" PRIu64 ",\"missing\":%" PRId64
@@ -111,7 +115,7 @@ void finish(bench *b)
     } else if (b->scenario == SC_HANDSHAKE) {
         uint64_t h = b->handshakes - b->handshakes0;
         double per = h ? 1e6 / (double)h : 0;
-        printf("{\"scenario\":\"handshake\",\"connections\":%u,\"failed\":%u,"
+        printf("\"connections\":%u,\"failed\":%u,"
                "\"handshakes\":%" PRIu64 ",\"handshakes_total\":%" PRIu64 ",\"wall_s\":%.3f,"
                "\"handshakes_per_s\":%.0f,\"p50_us\":%" PRIu64 ",\"p90_us\":%" PRIu64
                ",\"p99_us\":%" PRIu64 ",\"p999_us\":%" PRIu64 ",\"server_ticks\":%ld,"
@@ -127,7 +131,7 @@ void finish(bench *b)
          * and what was never acked (missed, after the grace) or never sent (skipped). */
         uint64_t acks = b->open_loop ? b->win_acks : b->acks - b->acks0;
         double per = acks ? 1e6 / (double)acks : 0;
-        printf("{\"scenario\":\"echo-ack\",\"connections\":%u,\"failed\":%u,\"lost\":%u,"
+        printf("\"connections\":%u,\"failed\":%u,\"lost\":%u,"
                "\"window\":%u,\"rate\":%.0f,\"payload_bytes\":%u,",
                b->ready, b->failed, b->lost, b->open_loop ? 0 : b->window,
                b->open_loop ? b->rate : 0, b->payload_size);
@@ -164,6 +168,8 @@ static void usage(FILE *f)
                "  --host IP            server address (IPv4, default 127.0.0.1)\n"
                "  --path PATH          Engine.IO path (default /socket.io/)\n"
                "  --scenario NAME      idle (default), echo-ack, broadcast, rooms or handshake\n"
+               "  --transport T        websocket (default) or polling: Engine.IO long-polling\n"
+               "                       over two keep-alive HTTP/1.1 connections per client\n"
                "  --connections N      clients; broadcast, rooms: receivers, plus one sender;\n"
                "                       handshake: handshakes under way at once (default 1)\n"
                "  --rooms R            rooms: rooms the receivers join (default 1)\n"
@@ -180,8 +186,8 @@ static void usage(FILE *f)
                "  --sources K          spread source addresses over 127.0.0.1..127.0.0.K\n"
                "                       (default 1: no bind)\n"
                "  --server-pid PID     read the server's CPU ticks and RSS from /proc/PID\n"
-               "Prints one JSON line: connections, failed, lost, pings, wall_s, server_ticks,\n"
-               "client_cpu_s, and:\n"
+               "Prints one JSON line: scenario, transport, connections, failed, lost, pings,\n"
+               "wall_s, server_ticks, client_cpu_s, and:\n"
                "  idle       rss_before_kb, rss_after_kb\n"
                "  echo-ack   acks, acks_per_s, p50_us, p90_us, p99_us, p999_us,\n"
                "             server_us_per_ack, client_us_per_ack; with --rate also emits,\n"
@@ -198,23 +204,16 @@ static void usage(FILE *f)
 
 static int parse_args(bench *b, int argc, char **argv)
 {
-    static const struct option longs[] = {{"host", 1, NULL, 'H'},
-                                          {"port", 1, NULL, 'p'},
-                                          {"path", 1, NULL, 'P'},
-                                          {"scenario", 1, NULL, 's'},
-                                          {"connections", 1, NULL, 'n'},
-                                          {"seconds", 1, NULL, 'S'},
-                                          {"warmup", 1, NULL, 'u'},
-                                          {"window", 1, NULL, 'w'},
-                                          {"payload-size", 1, NULL, 'b'},
-                                          {"concurrency", 1, NULL, 'k'},
-                                          {"sources", 1, NULL, 'a'},
-                                          {"server-pid", 1, NULL, 'i'},
-                                          {"rate", 1, NULL, 'r'},
-                                          {"rooms", 1, NULL, 'R'},
-                                          {"tick-us", 1, NULL, 't'},
-                                          {"help", 0, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {
+        {"host", 1, NULL, 'H'},         {"port", 1, NULL, 'p'},
+        {"path", 1, NULL, 'P'},         {"scenario", 1, NULL, 's'},
+        {"connections", 1, NULL, 'n'},  {"seconds", 1, NULL, 'S'},
+        {"warmup", 1, NULL, 'u'},       {"window", 1, NULL, 'w'},
+        {"payload-size", 1, NULL, 'b'}, {"concurrency", 1, NULL, 'k'},
+        {"sources", 1, NULL, 'a'},      {"server-pid", 1, NULL, 'i'},
+        {"rate", 1, NULL, 'r'},         {"rooms", 1, NULL, 'R'},
+        {"tick-us", 1, NULL, 't'},      {"transport", 1, NULL, 'T'},
+        {"help", 0, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int o, rate_set = 0;
     while ((o = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (o) {
@@ -230,6 +229,16 @@ static int parse_args(bench *b, int argc, char **argv)
             break;
         case 'P':
             b->path = optarg;
+            break;
+        case 'T':
+            if (!strcmp(optarg, "websocket"))
+                b->tp = &ws_transport;
+            else if (!strcmp(optarg, "polling"))
+                b->tp = &poll_transport;
+            else {
+                fprintf(stderr, "sio-bench: unknown transport %s\n", optarg);
+                return -1;
+            }
             break;
         case 't':
             b->tick_ns = (uint64_t)(atof(optarg) * 1000);

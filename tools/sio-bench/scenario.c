@@ -84,7 +84,7 @@ static void handshake_done(client *c)
     bench *b = c->b;
     b->handshakes++;
     if (b->phase == PH_MEASURE) hist_add(&b->lat, (uv_hrtime() - c->t_start) / 1000);
-    client_recycle(c);
+    b->tp->done(c);
 }
 
 /* A Socket.IO packet (the payload of an Engine.IO message). */
