@@ -1,12 +1,14 @@
 /*
  * sio-bench's shared state: the run (bench), its clients, and the TCP connections a client
  * drives. main.c reads the options and prints the result; conn.c owns the sockets (connects,
- * batched writes, reads into one slab, closes) and a client's life; client_ws.c is the
- * WebSocket transport; scenario.c is what the clients say once connected; hist.c and proc.c
- * are the latency histogram and the /proc readings.
+ * batched writes, reads into one slab, closes) and a client's life; client_ws.c and
+ * client_poll.c are the WebSocket and long-polling transports; scenario.c is what the
+ * clients say once connected; hist.c and proc.c are the latency histogram and the /proc
+ * readings.
  *
  * A transport turns bytes into Engine.IO packets for scenario.c (sc_eio_packet) and sends
- * the packets scenario.c asks for (tp->send). It never decides what to send.
+ * the packets scenario.c asks for (tp->send). It decides nothing else but how a handshake
+ * client ends its session (tp->done) and the answers to WebSocket pings.
  */
 #ifndef SIO_BENCH_H
 #define SIO_BENCH_H

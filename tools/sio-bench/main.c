@@ -27,7 +27,7 @@
  *             is open loop instead: R emits per second in all, round-robin over the
  *             clients, due every tick (--tick-us) whatever the acks; the latency runs from the
  *             time an emit was due, not sent (no coordinated omission). After the window,
- *             a grace of 1 s for the acks under way; emits never acked are `missed`.
+ *             a grace of up to 2 s for the acks under way; emits never acked are `missed`.
  *   rooms     N receivers each join one of R rooms (`join`, round-robin), then one sender
  *             (client 0, in no room) emits `to-room` (room, payload) at --rate, cycling
  *             through the rooms; the deliveries in the window and the CPU per delivery,

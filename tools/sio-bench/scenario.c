@@ -198,6 +198,7 @@ static void on_pace(uv_poll_t *h, int status, int events)
             client *c = &b->clients[b->emits % b->n];
             uint64_t at = (uint64_t)((double)b->emits * every); /* its tick: <= tick */
             at = b->pace_t0 + (at + b->tick_ns - 1) / b->tick_ns * b->tick_ns;
+            if (at > b->pace_t0 + tick) at = b->pace_t0 + tick; /* rounding */
             if (c->state != C_READY || c->next_id - 1 - c->acked >= b->ring)
                 b->skipped++;
             else
