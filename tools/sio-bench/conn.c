@@ -32,13 +32,21 @@ void conn_schedule(conn *k)
     }
 }
 
+/* k failed (EOF, a read or write error): the transport may cope, else the client is done. */
+static void conn_fail(conn *k)
+{
+    client *c = k->c;
+    if (c->state < C_CLOSING && c->b->tp->conn_lost && c->b->tp->conn_lost(k)) return;
+    client_close(c);
+}
+
 static void on_written(uv_write_t *req, int status)
 {
     conn *k = req->data;
     k->writing = 0;
     sio__buf_reset(&k->inflight);
     if (status < 0) {
-        client_close(k->c);
+        if (status != UV_ECANCELED) conn_fail(k);
         return;
     }
     if (k->out.len) conn_schedule(k);
@@ -51,7 +59,7 @@ static void flush_conn(conn *k)
     int n = uv_try_write((uv_stream_t *)&k->tcp, &buf, 1);
     if (n == UV_EAGAIN) n = 0;
     if (n < 0) {
-        client_close(k->c);
+        conn_fail(k);
         return;
     }
     sio__buf_consume(&k->out, (size_t)n);
@@ -62,7 +70,7 @@ static void flush_conn(conn *k)
     buf = uv_buf_init((char *)k->inflight.data, (unsigned)k->inflight.len);
     k->wreq.data = k;
     if (uv_write(&k->wreq, (uv_stream_t *)&k->tcp, &buf, 1, on_written) < 0) {
-        client_close(k->c);
+        conn_fail(k);
         return;
     }
     k->writing = 1;
@@ -91,8 +99,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn *k = s->data;
     if (nread == 0) return;
     if (nread < 0) {
-        if (k->c->state < C_CLOSING && k->c->b->tp->conn_lost && k->c->b->tp->conn_lost(k)) return;
-        client_close(k->c);
+        conn_fail(k);
         return;
     }
     if (k->c->state < C_CLOSING) k->c->b->tp->read(k, (uint8_t *)buf->base, (size_t)nread);
