@@ -64,11 +64,11 @@ struct sio__conn {
     sio__list pending_node; /* in net->pending while output waits for the flush */
     sio__wq q;              /* queued output (plaintext on a TLS connection) */
     sio__tls *tls;          /* NULL: plain TCP */
-    uint32_t inflight;      /* bytes handed to an outstanding uv_write */
     size_t queued;          /* bytes queued, in flight included (and ciphertext, with TLS) */
     uint64_t deadline;      /* loop time in ms; 0: none */
-    unsigned closing : 1, ending : 1, shut : 1, reading : 1, want_drain : 1, writing : 1;
-    uint32_t ext_size;
+    uint32_t inflight;      /* bytes handed to an outstanding uv_write */
+    uint16_t closing : 1, ending : 1, shut : 1, reading : 1, want_drain : 1, writing : 1;
+    uint16_t ext_size;
     _Alignas(8) unsigned char ext[];
 };
 
