@@ -19,13 +19,16 @@
 typedef struct sio__adapter sio__adapter;
 typedef struct sio__membership sio__membership;
 
-/* The adapter's part of a socket. Zero it before sio__adapter_add(); the socket owns id. */
+/* The adapter's part of a socket. Zero it before sio__adapter_add(); the socket owns id,
+ * which does not change while the member is added. */
 typedef struct sio__member {
     const char *id;
-    sio__list node;         /* every member of the adapter */
-    sio__membership *rooms; /* this member's rooms (adapter-owned) */
-    uint32_t nrooms;
-    uint32_t mark; /* scratch for one selection */
+    sio__list node;              /* every member of the adapter */
+    sio__membership *rooms;      /* this member's rooms (adapter-owned) */
+    struct sio__member *id_next; /* the adapter's members by id */
+    uint32_t nrooms : 31;        /* rooms, its own included */
+    uint32_t own : 1;            /* in the room named by its id (memory adapter) */
+    uint32_t mark;               /* scratch for one selection */
 } sio__member;
 
 /* Which members an operation reaches: in any of rooms (none: every member), and in none

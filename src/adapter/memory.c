@@ -9,6 +9,18 @@
  * shorter of the two lists, and remove() costs O(rooms of the member). A room is freed
  * when its last member leaves, as Node deletes empty rooms.
  *
+ * The room named by a member's id is implicit. Every socket is in one from the start and
+ * most never join another, so a room and a membership per socket would be most of the
+ * adapter's memory. Instead members are kept in a second hash table keyed by id (a pointer
+ * in the member and about one bucket per member), and a flag in the member says whether it
+ * is in its own room: add() sets it, leave(m, m->id) clears it, join(m, m->id) sets it again.
+ * Room X is then the member with id X when its flag is set, plus the members of the table's
+ * room X, which exists only when others joined a room so named (an added member is never in
+ * the table's room named by its own id). Every operation looks at both. Walking room X
+ * visits the own-room part first: the member named X leads its room, as in Node where it
+ * joins first; only when it left its room and joined it again, or joined after others, is
+ * the order not Node's. A member's rooms likewise list its own room first.
+ *
  * Selections allocate nothing. Node builds a Set of excluded ids and a Set of visited ids
  * per broadcast; here each member carries a scratch mark, and each selection takes a fresh
  * pair of values from a per-adapter epoch: one for the members of the except rooms, one
@@ -38,7 +50,11 @@
  *    alternatives (saving the caller's marks, or a visited set) allocate on a path that
  *    cannot report failure.
  *
- *  - The rooms table does not resize while rooms() lists it.
+ *  - The rooms table does not resize while rooms() lists it, and the id table does not
+ *    resize while a selection runs (it grows with the next add() after). A walk of the
+ *    own-room part of room X keeps its place in the id table's chain in its cursor, so
+ *    that too survives removals; members added meanwhile go to the chain's head and are
+ *    not reached, nor is a member that joins its own room after that part of the walk.
  */
 #include <string.h>
 
@@ -67,11 +83,13 @@ struct sio__membership {
 
 /* A walk in progress. next is the node to visit next: NULL when the walk is over, the
  * list head when it has reached the end of the list so far (nodes appended later are still
- * visited). A bounded walk stops after last instead, the tail when it began. */
+ * visited). A bounded walk stops after last instead, the tail when it began. A walk of an id
+ * table chain has id_next instead. */
 typedef struct cursor {
     struct cursor *up;
     sio__list *head; /* NULL for a member's rooms, a circular list without a head */
     sio__list *next, *last;
+    sio__member *id_next;
 } cursor;
 
 /* A rooms() call in progress: the room it lists next. */
@@ -86,6 +104,8 @@ typedef struct memory {
     size_t nbuckets, nrooms;
     sio__list members; /* sio__member.node */
     size_t nmembers;
+    sio__member **ids; /* members by id, chained through id_next */
+    size_t nids;       /* buckets of ids */
     uint32_t epoch;
     uint32_t selecting; /* each() calls in progress */
     uint32_t frozen;    /* rooms() calls or teardown in progress: the table keeps its size */
@@ -181,6 +201,7 @@ static void cursor_push(memory *a, cursor *c)
 {
     c->up = a->cursors;
     c->head = c->next = c->last = NULL;
+    c->id_next = NULL;
     a->cursors = c;
 }
 
@@ -233,6 +254,51 @@ static void unlink_node(memory *a, sio__list *n)
     sio__list_remove(n);
 }
 
+/* ---- members by id ---- */
+
+/* The id table keeps at most two members per bucket on average (add() grows it, remove()
+ * shrinks it under a quarter). */
+static int resize_ids(memory *a, size_t n)
+{
+    sio__member **b = sio__calloc(n, sizeof(*b));
+    if (!b) return SIO_ENOMEM;
+    for (size_t i = 0; i < a->nids; i++) {
+        sio__member *next;
+        for (sio__member *m = a->ids[i]; m; m = next) {
+            next = m->id_next;
+            sio__member **slot = &b[sio__hash_str(m->id, NULL) & (n - 1)];
+            m->id_next = *slot;
+            *slot = m;
+        }
+    }
+    sio__free(a->ids);
+    a->ids = b;
+    a->nids = n;
+    return 0;
+}
+
+/* The first member of the chain where members with id hash h are. */
+static sio__member *ids_chain(const memory *a, uint32_t h)
+{
+    return a->nids ? a->ids[h & (a->nids - 1)] : NULL;
+}
+
+/* Whether m is in the room named name through its own id. */
+static int own_room(const sio__member *m, const char *name)
+{
+    return m->own && !strcmp(m->id, name);
+}
+
+static void unlink_id(memory *a, sio__member *m)
+{
+    sio__member **pp = &a->ids[sio__hash_str(m->id, NULL) & (a->nids - 1)];
+    while (*pp != m) pp = &(*pp)->id_next;
+    *pp = m->id_next;
+    for (cursor *c = a->cursors; c; c = c->up)
+        if (c->id_next == m) c->id_next = m->id_next;
+    m->id_next = NULL;
+}
+
 /* ---- memberships ---- */
 
 static sio__membership *next_of_member(const sio__membership *ms)
@@ -259,10 +325,15 @@ static sio__membership *find_membership(const sio__member *m, const room *r)
     return NULL;
 }
 
+static int member_in(const memory *a, const sio__member *m, const char *name)
+{
+    return name && (own_room(m, name) || find_membership(m, find_room(a, name)));
+}
+
 static int in_any(const memory *a, const sio__member *m, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (find_membership(m, find_room(a, names[i]))) return 1;
+        if (member_in(a, m, names[i])) return 1;
     return 0;
 }
 
@@ -271,7 +342,7 @@ static void unlink_membership(memory *a, sio__membership *ms)
     sio__member *m = ms->member;
     room *r = ms->room;
     unlink_node(a, &ms->in_room);
-    if (m->rooms == ms) m->rooms = m->nrooms > 1 ? next_of_member(ms) : NULL;
+    if (m->rooms == ms) m->rooms = ms->in_member.next != &ms->in_member ? next_of_member(ms) : NULL;
     unlink_node(a, &ms->in_member);
     m->nrooms--;
     if (--r->count == 0) retire_room(a, r);
@@ -280,10 +351,24 @@ static void unlink_membership(memory *a, sio__membership *ms)
 
 /* ---- ops ---- */
 
+/* Whether m was added (and not removed since). A member that failed to be added is
+ * self-linked; one never added is zeroed. */
+static int added(const sio__member *m)
+{
+    return m->node.next && sio__list_linked(&m->node);
+}
+
 static int mem_join(sio__adapter *base, sio__member *m, const char *name)
 {
     memory *a = (memory *)base;
     if (!name) return SIO_EINVAL;
+    if (m->id && !strcmp(name, m->id) && added(m)) {
+        if (!m->own) {
+            m->own = 1;
+            m->nrooms++;
+        }
+        return 0;
+    }
     uint32_t h = sio__hash_str(name, NULL);
     room *r = find_room_h(a, name, h);
     if (r && find_membership(m, r)) return 0;
@@ -310,6 +395,11 @@ static int mem_join(sio__adapter *base, sio__member *m, const char *name)
 static void mem_leave(sio__adapter *base, sio__member *m, const char *name)
 {
     memory *a = (memory *)base;
+    if (name && own_room(m, name)) {
+        m->own = 0;
+        m->nrooms--;
+        return;
+    }
     sio__membership *ms = find_membership(m, find_room(a, name));
     if (ms) unlink_membership(a, ms);
 }
@@ -320,12 +410,21 @@ static int mem_add(sio__adapter *base, sio__member *m)
     if (!m->id) return SIO_EINVAL;
     m->rooms = NULL;
     m->nrooms = 0;
+    m->own = 0;
+    m->id_next = NULL;
     /* Removed and added again during a selection, it keeps its mark: it is not visited
      * twice. */
     if (!a->selecting) m->mark = 0;
     sio__list_init(&m->node);
-    int r = mem_join(base, m, m->id);
-    if (r) return r;
+    /* Growing is best effort once there is a table, and waits while a selection may be
+     * walking a chain. */
+    if (!a->nids && resize_ids(a, MIN_BUCKETS)) return SIO_ENOMEM;
+    if (a->nmembers >= a->nids * 2 && !a->selecting) resize_ids(a, a->nids * 2);
+    sio__member **slot = &a->ids[sio__hash_str(m->id, NULL) & (a->nids - 1)];
+    m->id_next = *slot;
+    *slot = m;
+    m->own = 1;
+    m->nrooms = 1;
     link_node(a, &a->members, &m->node);
     a->nmembers++;
     return 0;
@@ -335,10 +434,14 @@ static void mem_remove(sio__adapter *base, sio__member *m)
 {
     memory *a = (memory *)base;
     while (m->rooms) unlink_membership(a, m->rooms);
-    /* A member that failed to be added is self-linked; one never added is zeroed. */
-    if (m->node.next && sio__list_linked(&m->node)) {
+    m->own = 0;
+    m->nrooms = 0;
+    if (added(m)) {
+        unlink_id(a, m);
         unlink_node(a, &m->node);
         a->nmembers--;
+        if (!a->selecting && a->nids > MIN_BUCKETS && a->nmembers < a->nids / 4)
+            resize_ids(a, a->nids / 2); /* on failure the table just stays larger */
     }
 }
 
@@ -353,6 +456,18 @@ static void next_epoch(memory *a)
     }
 }
 
+/* Whether a walk of the selection's room i (0 for every member) visits m, which it reached:
+ * not excluded and not visited before, by marks at the top level (which the visit sets), by
+ * m's rooms when nested. */
+static int admit(const memory *a, const sio__adapter_sel *sel, size_t i, sio__member *m, int nested,
+                 uint32_t excluded)
+{
+    if (nested) return !in_any(a, m, sel->except, sel->nexcept) && !in_any(a, m, sel->rooms, i);
+    if (m->mark == excluded || m->mark == excluded + 1) return 0;
+    m->mark = excluded + 1;
+    return 1;
+}
+
 static size_t mem_each(sio__adapter *base, const sio__adapter_sel *sel, sio__adapter_each_cb fn,
                        void *ud)
 {
@@ -360,13 +475,17 @@ static size_t mem_each(sio__adapter *base, const sio__adapter_sel *sel, sio__ada
     memory *a = (memory *)base;
     if (!sel) sel = &everyone;
     int nested = a->selecting > 0;
-    uint32_t excluded = 0, visited = 0;
+    uint32_t excluded = 0; /* and excluded + 1: visited */
     if (!nested) {
         next_epoch(a);
         excluded = a->epoch;
-        visited = a->epoch + 1;
         for (size_t i = 0; i < sel->nexcept; i++) {
-            room *r = find_room(a, sel->except[i]);
+            const char *name = sel->except[i];
+            if (!name) continue;
+            uint32_t h = sio__hash_str(name, NULL);
+            for (sio__member *m = ids_chain(a, h); m; m = m->id_next)
+                if (own_room(m, name)) m->mark = excluded;
+            room *r = find_room_h(a, name, h);
             if (!r) continue;
             for (sio__list *p = r->members.next; p != &r->members; p = p->next)
                 sio__container_of(p, sio__membership, in_room)->member->mark = excluded;
@@ -389,34 +508,36 @@ static size_t mem_each(sio__adapter *base, const sio__adapter_sel *sel, sio__ada
             cursor_start(&c, h);
         while (!stop && (p = cursor_step(&c))) {
             sio__member *m = sio__container_of(p, sio__member, node);
-            if (nested) {
-                if (in_any(a, m, sel->except, sel->nexcept)) continue;
-            } else {
-                if (m->mark == excluded || m->mark == visited) continue;
-                m->mark = visited;
-            }
+            if (!admit(a, sel, 0, m, nested, excluded)) continue;
             n++;
             stop = fn(m, ud) != 0;
         }
     }
     for (size_t i = 0; i < sel->nrooms && !stop; i++) {
-        room *r = find_room(a, sel->rooms[i]);
+        const char *name = sel->rooms[i];
+        if (!name) continue;
+        uint32_t h = sio__hash_str(name, NULL);
+        /* The own-room part: the member named like the room, when it is in it. */
+        c.id_next = ids_chain(a, h);
+        sio__member *o;
+        while (!stop && (o = c.id_next)) {
+            c.id_next = o->id_next;
+            if (!own_room(o, name) || !admit(a, sel, i, o, nested, excluded)) continue;
+            n++;
+            stop = fn(o, ud) != 0;
+        }
+        c.id_next = NULL;
+        room *r = stop ? NULL : find_room_h(a, name, h);
         if (!r) continue;
         r->pins++;
-        sio__list *h = &r->members;
+        sio__list *head = &r->members;
         if (nested)
-            cursor_start_bounded(&c, h, h->next, h->prev);
+            cursor_start_bounded(&c, head, head->next, head->prev);
         else
-            cursor_start(&c, h);
+            cursor_start(&c, head);
         while (!stop && (p = cursor_step(&c))) {
             sio__member *m = sio__container_of(p, sio__membership, in_room)->member;
-            if (nested) {
-                if (in_any(a, m, sel->except, sel->nexcept) || in_any(a, m, sel->rooms, i))
-                    continue;
-            } else {
-                if (m->mark == excluded || m->mark == visited) continue;
-                m->mark = visited;
-            }
+            if (!admit(a, sel, i, m, nested, excluded)) continue;
             n++;
             stop = fn(m, ud) != 0;
         }
@@ -430,24 +551,31 @@ static size_t mem_each(sio__adapter *base, const sio__adapter_sel *sel, sio__ada
 
 static int mem_in_room(const sio__adapter *base, const sio__member *m, const char *name)
 {
-    return find_membership(m, find_room((const memory *)base, name)) != NULL;
+    return member_in((const memory *)base, m, name);
 }
 
 static size_t mem_room_size(const sio__adapter *base, const char *name)
 {
-    const room *r = find_room((const memory *)base, name);
-    return r ? r->count : 0;
+    const memory *a = (const memory *)base;
+    if (!name) return 0;
+    uint32_t h = sio__hash_str(name, NULL);
+    const room *r = find_room_h(a, name, h);
+    size_t n = r ? r->count : 0;
+    for (const sio__member *m = ids_chain(a, h); m; m = m->id_next) n += own_room(m, name);
+    return n;
 }
 
-/* In join order. The callback may change m's rooms: rooms it joins are not listed. */
+/* Its own room first, then the others in join order. The callback may change m's rooms:
+ * rooms it joins are not listed. */
 static void mem_rooms_of(const sio__adapter *base, const sio__member *m, sio__adapter_room_cb fn,
                          void *ud)
 {
     memory *a = unconst(base);
-    if (!m->rooms) return;
+    if (!m->rooms && !m->own) return;
     cursor c;
     cursor_push(a, &c);
-    cursor_start_bounded(&c, NULL, &m->rooms->in_member, m->rooms->in_member.prev);
+    if (m->rooms) cursor_start_bounded(&c, NULL, &m->rooms->in_member, m->rooms->in_member.prev);
+    if (m->own && fn(m->id, ud)) c.next = NULL;
     sio__list *p;
     while ((p = cursor_step(&c))) {
         sio__membership *ms = sio__container_of(p, sio__membership, in_member);
@@ -456,9 +584,22 @@ static void mem_rooms_of(const sio__adapter *base, const sio__member *m, sio__ad
     cursor_pop(a, &c);
 }
 
-/* In table order. The callback may join and leave rooms: the table does not resize
- * meanwhile, the listed room stays allocated until the callback returns, rooms emptied
- * before their turn are not listed, and rooms created meanwhile may or may not be. */
+/* Whether m is the first member of its id table chain in the room named by its id: the one
+ * that stands for that room in a listing. */
+static int lists_own_room(const memory *a, const sio__member *m)
+{
+    if (!m->own) return 0;
+    for (const sio__member *o = ids_chain(a, sio__hash_str(m->id, NULL)); o != m; o = o->id_next)
+        if (own_room(o, m->id)) return 0;
+    return 1;
+}
+
+/* The table's rooms in table order, then the own rooms not also in the table, in member
+ * order. The callback may join and leave rooms: the table does not resize meanwhile, the
+ * listed room stays allocated until the callback returns, rooms emptied before their turn
+ * are not listed, and rooms created meanwhile may or may not be. A room that is both in the
+ * table and some member's own room is listed once, unless the callback empties the table's
+ * room after it was listed (it comes again with the own rooms). */
 static void mem_rooms(const sio__adapter *base, sio__adapter_room_cb fn, void *ud)
 {
     memory *a = unconst(base);
@@ -476,8 +617,19 @@ static void mem_rooms(const sio__adapter *base, sio__adapter_room_cb fn, void *u
             unpin(r);
         }
     }
-    a->frozen--;
     a->listings = l.up;
+    if (!stop && !sio__list_empty(&a->members)) {
+        cursor c;
+        cursor_push(a, &c);
+        cursor_start_bounded(&c, &a->members, a->members.next, a->members.prev);
+        sio__list *p;
+        while (!stop && (p = cursor_step(&c))) {
+            sio__member *m = sio__container_of(p, sio__member, node);
+            if (lists_own_room(a, m) && !find_room(a, m->id)) stop = fn(m->id, ud) != 0;
+        }
+        cursor_pop(a, &c);
+    }
+    a->frozen--;
 }
 
 static size_t mem_count(const sio__adapter *base)
@@ -501,6 +653,7 @@ static void mem_free(sio__adapter *base)
         }
     }
     sio__free(a->buckets);
+    sio__free(a->ids);
     sio__free(a);
 }
 

@@ -70,9 +70,9 @@ struct sio__eio_socket {
     size_t qbytes; /* bytes of the queued packets */
     uint32_t nq, capq;
     uint64_t next_ping, deadline, upgrade_deadline, close_deadline;
-    uint8_t version, transport, state, b64;
-    uint8_t probing, awaiting_pong, refreshed, get_enc;
-    uint8_t overflow; /* over the outbound bound: closes at the end of the turn */
+    uint8_t version, transport, state, get_enc;
+    uint8_t b64 : 1, probing : 1, awaiting_pong : 1, refreshed : 1;
+    uint8_t overflow : 1; /* over the outbound bound: closes at the end of the turn */
     uint16_t busy;
     char sid[22];
 };
@@ -769,7 +769,7 @@ static void handshake_polling(sio__eio_server *srv, sio_http_req *req, sio_http_
         send_error(req, res, 3, NULL);
         return;
     }
-    s->b64 = (uint8_t)b64;
+    s->b64 = b64 != 0;
     sio__buf body = SIO__BUF_INIT;
     open_packet(s, allows(srv, SIO__EIO_WEBSOCKET) && !srv->opt.no_upgrades, 1, &body);
     set_cookie(srv, res, s->sid);

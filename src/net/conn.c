@@ -81,7 +81,7 @@ sio__conn *sio__conn_accept(sio__net *net, uv_stream_t *server)
         return NULL;
     }
     c->net = net;
-    c->ext_size = (uint32_t)net->conn_ext;
+    c->ext_size = (uint16_t)net->conn_ext;
     uv_tcp_init(net->loop, &c->tcp);
     c->tcp.data = c;
     sio__list_init(&c->pending_node);

@@ -162,9 +162,19 @@ void sio__net_close_all(sio__net *net)
     }
 }
 
+void sio__net_each_conn(sio__net *net, void (*fn)(sio__conn *c, void *ud), void *ud)
+{
+    sio__list *pos, *tmp;
+    sio__list_foreach_safe(pos, tmp, &net->conns)
+    {
+        fn(sio__container_of(pos, sio__conn, all_node), ud);
+    }
+}
+
 void sio__net_set_conn_ext(sio__net *net, size_t ext_size)
 {
-    net->conn_ext = (ext_size + 15) & ~(size_t)15;
+    /* A connection records the size in 16 bits; past that, protocols allocate their own. */
+    net->conn_ext = ext_size > UINT16_MAX - 7 ? 0 : (ext_size + 7) & ~(size_t)7;
 }
 
 void sio__net_set_end_timeout(sio__net *net, uint32_t ms)

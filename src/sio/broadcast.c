@@ -59,7 +59,7 @@ sio_broadcast *sio_broadcast_of(sio_socket *s)
 {
     if (!s) return NULL;
     sio_broadcast *b = bc_new(s->nsp);
-    if (b && add_name(&b->except, &b->nexcept, s->id)) b->failed = 1;
+    if (b && add_name(&b->except, &b->nexcept, s->member.id)) b->failed = 1;
     return b;
 }
 

@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/alloc.h"
 #include "base/url.h"
@@ -21,8 +22,65 @@ static void client_free(sio__client *c);
 
 /* A client and its handshake request (url, remote address, query, then the headers as
  * "name\0value\0" pairs) in one allocation: every connection keeps them, so no slack and
- * no per-string allocation. */
+ * no per-string allocation. A common header name is kept as one byte, its index in header_names[]
+ * plus one (a byte below 32, which never starts a header name), as HPACK's static table
+ * does: the names are looked up without regard to case only, so their case need not be
+ * kept, and they are most of a WebSocket handshake's bytes. */
 #define SCRATCH_MAX (64 * 1024) /* larger encodings free their buffer */
+
+static const char *const header_names[] = {
+    "host",
+    "connection",
+    "upgrade",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+    "user-agent",
+    "origin",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "pragma",
+    "cookie",
+    "referer",
+    "authorization",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "sec-fetch-site",
+    "sec-fetch-mode",
+    "sec-fetch-dest",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+    "content-type",
+    "content-length",
+};
+
+/* The byte a header name is kept as, or 0 when it is kept as it is. */
+static uint8_t name_code(const char *name)
+{
+    for (size_t i = 0; i < sizeof(header_names) / sizeof(header_names[0]); i++)
+        if (!strcasecmp(name, header_names[i])) return (uint8_t)(i + 1);
+    return 0;
+}
+
+const char *sio__client_header(const sio__client *c, const char *name)
+{
+    const char *p = c->strings + c->headers;
+    for (uint32_t i = 0; i < c->nheaders; i++) {
+        uint8_t code = (uint8_t)*p;
+        const char *n = code && code <= sizeof(header_names) / sizeof(header_names[0])
+                            ? header_names[code - 1]
+                            : p;
+        const char *value = n == p ? p + strlen(p) + 1 : p + 1;
+        if (!strcasecmp(n, name)) return value;
+        p = value + strlen(value) + 1;
+    }
+    return NULL;
+}
 
 static sio__client *client_new(sio_http_req *req)
 {
@@ -34,27 +92,31 @@ static sio__client *client_new(sio_http_req *req)
     int tail = ql && ul > ql && url[ul - ql - 1] == '?' && !strcmp(url + ul - ql, query);
     size_t size = ul + strlen(address) + (tail ? 0 : ql + 1) + 2, n = 0;
     for (; !sio_http_req_header_at(req, n, &name, &value); n++)
-        size += strlen(name) + strlen(value) + 2;
+        size += (name_code(name) ? 1 : strlen(name) + 1) + strlen(value) + 1;
+    /* Offsets are 32 bits: far past what the HTTP parser lets a request head be. */
+    if (size > UINT32_MAX || n > UINT32_MAX) return NULL;
     sio__client *c = sio__calloc(1, sizeof(*c) + size);
     if (!c) return NULL;
-    char *p = c->strings;
-    c->url = p;
-    p = stpcpy(p, url) + 1;
-    c->address = p;
+    char *p = stpcpy(c->strings, url) + 1;
+    c->address = (uint32_t)(p - c->strings);
     p = stpcpy(p, address) + 1;
     if (tail) {
-        c->query = c->url + ul - ql;
+        c->query = (uint32_t)(ul - ql);
     } else {
-        c->query = p;
+        c->query = (uint32_t)(p - c->strings);
         p = stpcpy(p, query) + 1;
     }
-    c->headers = p;
+    c->headers = (uint32_t)(p - c->strings);
     for (size_t i = 0; i < n; i++) {
         sio_http_req_header_at(req, i, &name, &value);
-        p = stpcpy(p, name) + 1;
+        uint8_t code = name_code(name);
+        if (code)
+            *p++ = (char)code;
+        else
+            p = stpcpy(p, name) + 1;
         p = stpcpy(p, value) + 1;
     }
-    c->nheaders = n;
+    c->nheaders = (uint32_t)n;
     c->secure = (uint8_t)sio_http_req_secure(req);
     uv_timeval64_t tv;
     uv_gettimeofday(&tv);
@@ -263,8 +325,8 @@ static void on_packet(sio__client *c, sio__sp_packet *p)
 /* One message into a packet: 1 (complete), 0 (attachments follow) or an error with *why.
  * A text packet without attachments needs no decoder state: only a binary packet makes
  * the client's decoder, which is then kept. */
-static int decode(sio__client *c, const uint8_t *data, size_t len, int binary,
-                  sio__sp_packet *p, const char **why)
+static int decode(sio__client *c, const uint8_t *data, size_t len, int binary, sio__sp_packet *p,
+                  const char **why)
 {
     if (!c->dec && !binary) {
         int r = sio__sp_decode(sio__client_sp(c), (const char *)data, len, p, why);

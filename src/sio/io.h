@@ -82,18 +82,14 @@ struct sio__client {
      * packets decode without state, and most clients never send binary. */
     sio__sp_decoder *dec;
     sio__list sockets; /* this client's sockets, one per namespace */
-    int version;       /* Socket.IO protocol: 5, or 4 over EIO3 */
+    int64_t issued;
     int busy;
+    uint8_t version; /* Socket.IO protocol: 5, or 4 over EIO3 */
     uint8_t closed;
     uint8_t secure; /* the handshake request came over TLS */
-    /* The handshake request, kept in strings[]: url, remote address, the raw query
-     * string, headers ("name\0value\0" pairs). */
-    const char *url;
-    const char *address;
-    const char *query;
-    const char *headers;
-    size_t nheaders;
-    int64_t issued;
+    /* The handshake request, kept in strings[]: the url first, then at these offsets the
+     * remote address, the raw query string, and nheaders headers (client.c). */
+    uint32_t address, query, headers, nheaders;
     char strings[];
 };
 
@@ -132,30 +128,37 @@ enum { SOCK_CONNECTING, SOCK_CONNECTED, SOCK_DISCONNECTED };
 /* Socket ids and private session ids: 20 characters and a NUL. */
 #define SIO__ID_SIZE 21
 
-struct sio_socket {
-    sio_namespace *nsp;
-    sio__client *client;
-    sio__member member; /* member.id points at id */
-    sio__list client_node;
-    sio__list nsp_node;
-    sio__list ack_node; /* io->acks while an ack with a deadline waits */
-    char *id;           /* 20 characters; protocol v4 ids are "<nsp>#<engine id>" */
-    char *pid;          /* the private session id, with recovery on; else NULL */
-    uint8_t state;
-    uint8_t recovered;
-    uint8_t closing; /* in sio__socket_close: a nested close of it is a no-op */
-    uint32_t busy;
-    uint32_t nacks;         /* entries in acks (bounded by max_pending_acks) */
-    uint32_t nkept;         /* events kept with sio_event_keep() (bounded by max_kept_events) */
-    uint32_t nouts, ndiscs; /* entries in outs and discs */
-    json_t *restore_rooms;  /* a recovered socket's rooms, joined on connect */
-    json_t *missed;         /* and the events it missed, sent before its CONNECT reply */
-    struct sio_next *next;  /* the middleware step in progress */
-    sio__handlers *handlers;
+/* What few sockets use (connection state recovery, onAnyOutgoing), allocated when first
+ * needed. */
+typedef struct sio__socket_rare {
+    json_t *restore_rooms; /* a recovered socket's rooms, joined on connect */
+    json_t *missed;        /* and the events it missed, sent before its CONNECT reply */
     struct sio__out_cb {
         sio_outgoing_cb fn;
         void *ud;
     } * outs;
+    size_t nouts;
+} sio__socket_rare;
+
+struct sio_socket {
+    sio_namespace *nsp;
+    sio__client *client;
+    sio__member member; /* member.id is the id: 20 characters, "<nsp>#<engine id>" in v4 */
+    sio__list client_node;
+    sio__list nsp_node;
+    sio__list ack_node; /* io->acks while an ack with a deadline waits */
+    uint8_t state;
+    uint8_t recovered;
+    uint8_t closing;     /* in sio__socket_close: a nested close of it is a no-op */
+    uint8_t has_ud : 1;  /* socket_ud_size is not 0 */
+    uint8_t has_pid : 1; /* a private session id (recovery on) precedes the id */
+    uint32_t busy;
+    uint32_t nacks;         /* entries in acks (bounded by max_pending_acks) */
+    uint32_t nkept;         /* events kept with sio_event_keep() (bounded by max_kept_events) */
+    uint32_t ndiscs;        /* entries in discs */
+    sio__socket_rare *rare; /* NULL until needed */
+    struct sio_next *next;  /* the middleware step in progress */
+    sio__handlers *handlers;
     struct sio__disc_cb {
         sio_disconnect_cb fn;
         void *ud;
@@ -165,9 +168,21 @@ struct sio_socket {
     uint64_t next_ack;
     json_t *auth;
     json_t *data;
-    size_t ud_size;
-    max_align_t ud[]; /* socket_ud_size bytes, then the id's and the pid's storage */
+    max_align_t ud[]; /* socket_ud_size bytes, then the pid's storage (SIO__ID_SIZE), then the
+                         id's */
 };
+
+/* The storage of the socket's id, and of its private session id (NULL without recovery). */
+static inline char *sio__socket_id_buf(const sio_socket *s)
+{
+    return (char *)s->member.id;
+}
+static inline char *sio__socket_pid(const sio_socket *s)
+{
+    return s->has_pid ? (char *)s->member.id - SIO__ID_SIZE : NULL;
+}
+/* s's rare part, made when missing; NULL when out of memory. */
+sio__socket_rare *sio__socket_rare_get(sio_socket *s);
 
 struct sio_event {
     sio_socket *s;
@@ -222,6 +237,8 @@ sio_socket *sio__client_open_socket(sio__client *c);
 /* Undo a c->busy++ taken around calls that may close c: frees c if it closed meanwhile. */
 void sio__client_release(sio__client *c);
 const sio__sp_options *sio__client_sp(const sio__client *c);
+/* The value of the handshake request's header name (any case), or NULL. */
+const char *sio__client_header(const sio__client *c, const char *name);
 
 /* namespace.c */
 sio_namespace *sio__nsp_find(sio__io *io, const char *name, size_t len, const json_t *auth);

@@ -206,7 +206,8 @@ void sio__nsp_connect(sio_namespace *nsp, sio__client *c, json_t *auth)
     }
     if (nsp->recovery && c->version == 5) {
         uint64_t now = uv_now(nsp->io->loop);
-        if (!sio__recovery_restore(nsp->recovery, now, s, s->auth) && sio__base64id(s->pid)) {
+        if (!sio__recovery_restore(nsp->recovery, now, s, s->auth) &&
+            sio__base64id(sio__socket_pid(s))) {
             sio__client_close(c, "forced server close");
             return;
         }

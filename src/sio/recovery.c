@@ -141,7 +141,8 @@ static int room_cb(const char *room, void *ud)
 
 void sio__recovery_persist(sio__recovery *r, uint64_t now, sio_socket *s, const char *reason)
 {
-    if (!s->pid || !s->pid[0]) return;
+    const char *pid = sio__socket_pid(s);
+    if (!pid || !pid[0]) return;
     int ok = 0;
     for (size_t i = 0; i < sizeof(recoverable) / sizeof(recoverable[0]); i++)
         if (!strcmp(reason, recoverable[i])) ok = 1;
@@ -150,8 +151,8 @@ void sio__recovery_persist(sio__recovery *r, uint64_t now, sio_socket *s, const 
     kept_session *k = sio__calloc(1, sizeof(*k));
     if (!k) return;
     k->at = now;
-    snprintf(k->pid, sizeof(k->pid), "%s", s->pid);
-    snprintf(k->sid, sizeof(k->sid), "%s", s->id);
+    snprintf(k->pid, sizeof(k->pid), "%s", pid);
+    snprintf(k->sid, sizeof(k->sid), "%s", s->member.id);
     k->rooms = json_array();
     k->data = s->data ? json_incref(s->data) : NULL;
     if (!k->rooms) {
@@ -182,7 +183,10 @@ int sio__recovery_restore(sio__recovery *r, uint64_t now, sio_socket *s, const j
     }
     if (!from) return 0; /* the offset is too old */
     json_t *missed = json_array();
-    if (!missed) return 0;
+    if (!missed || !sio__socket_rare_get(s)) {
+        json_decref(missed);
+        return 0;
+    }
     for (sio__list *pos = from->node.next; pos != &r->packets; pos = pos->next) {
         kept_packet *p = sio__container_of(pos, kept_packet, node);
         int included = !json_array_size(p->rooms), excluded = 0;
@@ -195,12 +199,12 @@ int sio__recovery_restore(sio__recovery *r, uint64_t now, sio_socket *s, const j
         }
         if (included && !excluded) json_array_append(missed, p->data);
     }
-    snprintf(s->id, SIO__ID_SIZE, "%s", k->sid); /* only v5 sockets have a pid */
-    snprintf(s->pid, SIO__ID_SIZE, "%s", k->pid);
+    snprintf(sio__socket_id_buf(s), SIO__ID_SIZE, "%s", k->sid); /* only v5 sockets have a pid */
+    snprintf(sio__socket_pid(s), SIO__ID_SIZE, "%s", k->pid);
     json_decref(s->data);
     s->data = k->data ? json_incref(k->data) : NULL;
-    s->restore_rooms = json_incref(k->rooms);
-    s->missed = missed;
+    s->rare->restore_rooms = json_incref(k->rooms);
+    s->rare->missed = missed;
     s->recovered = 1;
     drop_session(k);
     return 1;

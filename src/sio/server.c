@@ -313,7 +313,7 @@ int sio_server_shutdown(sio_server *io, sio_server_closed_cb cb, void *ud)
     uv_timer_start(&io->timer, on_shutdown_timeout, io->opt.shutdown_timeout_ms, 0);
     sio__http_server_shutdown(io->http, NULL, NULL);
     for (size_t i = 0; i < io->nws_groups; i++)
-        sio__ws_group_close_all(io->ws_groups[i], 1001, "server shutting down");
+        sio__ws_group_close_all(io->ws_groups[i], io->net, 1001, "server shutting down");
     for (size_t i = 0; i < io->nhooks; i++) io->hooks[i].fn(io->hooks[i].ud);
     sio__net_on_empty(io->net, on_all_closed, io);
     return 0;

@@ -95,25 +95,25 @@ sio_socket *sio__socket_new(sio_namespace *nsp, sio__client *c, json_t *auth)
     s->nsp = nsp;
     s->client = c;
     s->auth = auth;
-    s->ud_size = ud;
+    s->has_ud = ud != 0;
+    s->has_pid = pid_size != 0;
     s->state = SOCK_CONNECTING;
     s->next_ack = 1;
-    s->id = (char *)s->ud + ud;
-    if (pid_size) s->pid = s->id + id_size;
+    char *id = (char *)s->ud + ud + pid_size;
+    s->member.id = id;
     if (sid) {
         size_t off = 0;
         if (!root) {
-            memcpy(s->id, nsp->name, nl);
-            s->id[nl] = '#';
+            memcpy(id, nsp->name, nl);
+            id[nl] = '#';
             off = nl + 1;
         }
-        memcpy(s->id + off, sid, strlen(sid) + 1);
-    } else if (sio__base64id(s->id)) {
+        memcpy(id + off, sid, strlen(sid) + 1);
+    } else if (sio__base64id(id)) {
         json_decref(auth);
         sio__free(s);
         return NULL;
     }
-    s->member.id = s->id;
     sio__list_init(&s->nsp_node);
     sio__list_init(&s->ack_node);
     sio__list_init(&s->acks);
@@ -132,13 +132,22 @@ static void drop_handlers(sio_socket *s)
 static void free_socket(sio_socket *s)
 {
     if (s->handlers) drop_handlers(s); /* not reached: a socket is freed once it left */
-    sio__free(s->outs);
     sio__free(s->discs);
     json_decref(s->auth);
     json_decref(s->data);
-    json_decref(s->restore_rooms);
-    json_decref(s->missed);
+    if (s->rare) {
+        json_decref(s->rare->restore_rooms);
+        json_decref(s->rare->missed);
+        sio__free(s->rare->outs);
+        sio__free(s->rare);
+    }
     sio__free(s);
+}
+
+sio__socket_rare *sio__socket_rare_get(sio_socket *s)
+{
+    if (!s->rare) s->rare = sio__calloc(1, sizeof(*s->rare));
+    return s->rare;
 }
 
 void sio__socket_release(sio_socket *s)
@@ -161,26 +170,29 @@ void sio__socket_connected(sio_socket *s)
         sio__list_remove(&c->wait_node);
         sio__list_init(&c->wait_node);
     }
-    if (s->restore_rooms) {
+    sio__socket_rare *rare = s->rare;
+    if (rare && rare->restore_rooms) {
         size_t i;
         json_t *room;
-        json_array_foreach (s->restore_rooms, i, room) sio__socket_join(s, json_string_value(room));
+        json_array_foreach (rare->restore_rooms, i, room)
+            sio__socket_join(s, json_string_value(room));
     }
-    if (s->missed) {
+    if (rare && rare->missed) {
         /* What the client missed goes before the CONNECT reply, as in Node. */
         size_t i;
         json_t *ev;
-        json_array_foreach (s->missed, i, ev) {
+        json_array_foreach (rare->missed, i, ev) {
             sio__sp_packet m = {
                 .type = SIO__SP_EVENT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = ev};
             sio__client_send_missed(c, &m);
         }
-        json_decref(s->missed);
-        s->missed = NULL;
+        json_decref(rare->missed);
+        rare->missed = NULL;
     }
-    json_t *data = c->version == 4       ? NULL
-                   : s->pid && s->pid[0] ? json_pack("{ssss}", "sid", s->id, "pid", s->pid)
-                                         : json_pack("{ss}", "sid", s->id);
+    const char *pid = sio__socket_pid(s);
+    json_t *data = c->version == 4 ? NULL
+                   : pid && pid[0] ? json_pack("{ssss}", "sid", s->member.id, "pid", pid)
+                                   : json_pack("{ss}", "sid", s->member.id);
     sio__sp_packet p = {
         .type = SIO__SP_CONNECT, .nsp = nsp->name, .nsp_len = strlen(nsp->name), .data = data};
     int r = sio__client_send(c, &p);
@@ -308,7 +320,8 @@ static void remove_handlers(sio_socket *s, const char *event, sio_event_cb fn, v
 {
     if (s->state == SOCK_DISCONNECTED) return;
     if (sio__handlers_remove(s->nsp->io, &s->handlers, event, fn, ud, flags)) {
-        sio__log_error(s->nsp->io->log, "out of memory removing a handler: closing %s", s->id);
+        sio__log_error(s->nsp->io->log, "out of memory removing a handler: closing %s",
+                       s->member.id);
         sio__socket_close(s, "forced server close", 1);
     }
 }
@@ -328,22 +341,24 @@ void sio_off_any(sio_socket *s, sio_event_cb fn)
 int sio_on_any_outgoing(sio_socket *s, sio_outgoing_cb fn, void *ud)
 {
     if (!s || !fn) return SIO_EINVAL;
-    struct sio__out_cb *o = sio__reallocarray(s->outs, s->nouts + 1, sizeof(*o));
+    sio__socket_rare *rare = sio__socket_rare_get(s);
+    if (!rare) return SIO_ENOMEM;
+    struct sio__out_cb *o = sio__reallocarray(rare->outs, rare->nouts + 1, sizeof(*o));
     if (!o) return SIO_ENOMEM;
-    s->outs = o;
-    o[s->nouts++] = (struct sio__out_cb){fn, ud};
+    rare->outs = o;
+    o[rare->nouts++] = (struct sio__out_cb){fn, ud};
     return 0;
 }
 
 int sio__socket_outgoing(sio_socket *s, const char *event, json_t *args)
 {
-    if (!s->nouts) return 0;
+    if (!s->rare || !s->rare->nouts) return 0;
     /* The listeners registered now, as Node calls a copy of its list: one may add or
      * remove listeners, or disconnect the socket (held busy meanwhile). */
     struct sio__out_cb small[16], *copy = small;
-    size_t n = s->nouts;
+    size_t n = s->rare->nouts;
     if (n > 16 && !(copy = sio__reallocarray(NULL, n, sizeof(*copy)))) return 0;
-    memcpy(copy, s->outs, n * sizeof(*copy));
+    memcpy(copy, s->rare->outs, n * sizeof(*copy));
     s->busy++;
     for (size_t i = 0; i < n; i++) copy[i].fn(s, event, args, copy[i].ud);
     if (copy != small) sio__free(copy);
@@ -354,11 +369,12 @@ int sio__socket_outgoing(sio_socket *s, const char *event, json_t *args)
 
 void sio_off_any_outgoing(sio_socket *s, sio_outgoing_cb fn)
 {
-    if (!s) return;
+    if (!s || !s->rare) return;
+    sio__socket_rare *rare = s->rare;
     size_t j = 0;
-    for (size_t i = 0; i < s->nouts; i++)
-        if (fn && s->outs[i].fn != fn) s->outs[j++] = s->outs[i];
-    s->nouts = j;
+    for (size_t i = 0; i < rare->nouts; i++)
+        if (fn && rare->outs[i].fn != fn) rare->outs[j++] = rare->outs[i];
+    rare->nouts = j;
 }
 
 static int add_disc(sio_socket *s, sio_disconnect_cb fn, void *ud, int before)
@@ -456,7 +472,7 @@ sio_event *sio_event_keep(sio_event *ev)
             sio__log_warn(io->log,
                           "socket.io: %s: max_kept_events (%u) reached: event \"%.64s\" "
                           "not kept",
-                          s->id, io->opt.max_kept_events, ev->name);
+                          s->member.id, io->opt.max_kept_events, ev->name);
             return NULL;
         }
         s->nkept++;
@@ -622,8 +638,8 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
     if (sio__reserved_event(event)) return SIO_EINVAL;
     if (fn && s->nacks >= s->nsp->io->opt.max_pending_acks) {
         sio__log_warn(s->nsp->io->log,
-                      "socket.io: %s: max_pending_acks (%u) reached: emit \"%.64s\" refused", s->id,
-                      s->nsp->io->opt.max_pending_acks, event);
+                      "socket.io: %s: max_pending_acks (%u) reached: emit \"%.64s\" refused",
+                      s->member.id, s->nsp->io->opt.max_pending_acks, event);
         return SIO_ELIMIT;
     }
     json_t *data = json_array();
@@ -637,7 +653,7 @@ int sio__socket_emit_json(sio_socket *s, const char *event, json_t *args, sio_ac
     }
     if (s->nsp->recovery && !fn) {
         /* Kept for recovery like a broadcast to the socket's own room. */
-        const char *room = s->id;
+        const char *room = s->member.id;
         if (sio__recovery_keep(s->nsp->recovery, uv_now(s->nsp->io->loop), data, &room, 1, NULL,
                                0)) {
             json_decref(data);
@@ -732,7 +748,7 @@ int sio__socket_join(sio_socket *s, const char *room)
         sio__log_warn(io->log,
                       "socket.io: %s: max_rooms_per_socket (%u) reached: room \"%.64s\" "
                       "not joined",
-                      s->id, max, room);
+                      s->member.id, max, room);
         return SIO_ELIMIT;
     }
     return a->ops->join(a, &s->member, room);
@@ -767,7 +783,7 @@ void sio_socket_rooms(const sio_socket *s, int (*fn)(const char *room, void *ud)
 
 const char *sio_socket_id(const sio_socket *s)
 {
-    return s->id;
+    return s->member.id;
 }
 
 sio_namespace *sio_socket_namespace(const sio_socket *s)
@@ -792,7 +808,7 @@ int sio_socket_recovered(const sio_socket *s)
 
 void *sio_socket_ud(sio_socket *s)
 {
-    return s->ud_size ? (void *)s->ud : NULL;
+    return s->has_ud ? (void *)s->ud : NULL;
 }
 
 json_t *sio_socket_data(sio_socket *s)
@@ -808,30 +824,23 @@ const json_t *sio_socket_auth(const sio_socket *s)
 
 const char *sio_socket_header(const sio_socket *s, const char *name)
 {
-    const sio__client *c = s->client;
-    const char *p = c->headers;
-    for (size_t i = 0; p && i < c->nheaders; i++) {
-        const char *value = p + strlen(p) + 1;
-        if (!strcasecmp(p, name)) return value;
-        p = value + strlen(value) + 1;
-    }
-    return NULL;
+    return sio__client_header(s->client, name);
 }
 
 int sio_socket_query(const sio_socket *s, const char *name, char *out, size_t outlen)
 {
-    const char *q = s->client->query;
+    const char *q = s->client->strings + s->client->query;
     return sio__query_get(q, strlen(q), name, out, outlen);
 }
 
 const char *sio_socket_url(const sio_socket *s)
 {
-    return s->client->url;
+    return s->client->strings;
 }
 
 const char *sio_socket_address(const sio_socket *s)
 {
-    return s->client->address;
+    return s->client->strings + s->client->address;
 }
 
 int64_t sio_socket_issued(const sio_socket *s)

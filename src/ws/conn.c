@@ -37,7 +37,6 @@
 struct sio_ws {
     sio__conn *c;
     sio__ws_group *group;
-    sio__list node;
     sio__ws_parser parser;
     sio__pmd *pmd;
     const char *protocol;
@@ -46,6 +45,9 @@ struct sio_ws {
     uint16_t peer_code;
     unsigned close_sent : 1, close_received : 1, failed : 1, want_drain : 1, embedded : 1;
 };
+
+/* Embedded in a connection's reserved room, which is 8-byte aligned. */
+_Static_assert(_Alignof(sio_ws) <= 8, "sio_ws fits the connection's reserved room");
 
 size_t sio__ws_conn_size(void)
 {
@@ -65,7 +67,6 @@ void sio__ws_group_init(sio__ws_group *g, const sio_ws_options *opt)
     if (!g->opt.deflate_threshold) g->opt.deflate_threshold = DEFAULT_THRESHOLD;
     if (!g->opt.max_buffered) g->opt.max_buffered = DEFAULT_MAX_BUFFERED;
     if (!g->opt.close_timeout_ms) g->opt.close_timeout_ms = DEFAULT_CLOSE_TIMEOUT;
-    sio__list_init(&g->conns);
 }
 
 /* ---- output ---- */
@@ -310,7 +311,6 @@ static void on_conn_close(sio__conn *c, void *ud)
 {
     sio_ws *ws = ud;
     const sio_ws_options *o = OPT(ws);
-    sio__list_remove(&ws->node);
     ws->group->count--;
     ws->c = NULL;
     ws->close_sent = 1;
@@ -410,7 +410,6 @@ sio_ws *sio__ws_accept(sio__ws_group *g, sio_http_req *req, sio_http_res *res)
     ws = mem;
     ws->c = c;
     sio__conn_set_handler(c, &conn_events, ws);
-    sio__list_push_back(&g->conns, &ws->node);
     g->count++;
 
     char accept[29], head[512];
@@ -435,12 +434,25 @@ void sio__ws_handler(sio_http_req *req, sio_http_res *res, void *ud)
     sio__ws_accept(ud, req, res);
 }
 
-void sio__ws_group_close_all(sio__ws_group *g, int code, const char *reason)
+typedef struct close_all {
+    sio__ws_group *g;
+    int code;
+    const char *reason;
+} close_all;
+
+static void close_if_in_group(sio__conn *c, void *ud)
 {
-    sio__list *pos, *tmp;
-    sio__list_foreach_safe(pos, tmp, &g->conns)
-    {
-        sio_ws *ws = sio__container_of(pos, sio_ws, node);
-        if (!ws->close_sent && !ws->failed) sio_ws_close(ws, code, reason);
-    }
+    const close_all *ca = ud;
+    if (c->ev != &conn_events) return;
+    sio_ws *ws = c->ud;
+    if (ws->group == ca->g && !ws->close_sent && !ws->failed)
+        sio_ws_close(ws, ca->code, ca->reason);
+}
+
+/* The group's connections are found among the context's: a list of its own would cost
+ * every connection two pointers. */
+void sio__ws_group_close_all(sio__ws_group *g, sio__net *net, int code, const char *reason)
+{
+    close_all ca = {g, code, reason};
+    sio__net_each_conn(net, close_if_in_group, &ca);
 }

@@ -99,21 +99,21 @@ typedef struct sio__ws_parser {
     uint8_t msg_rsv1; /* RSV1 of its first frame */
     uint8_t ctl_len;  /* control payload bytes gathered in ctl */
     uint8_t hdr[SIO_WS_MAX_HEADER];
-    uint8_t mask[4];    /* masking key of the current frame, zero when unmasked */
+    uint8_t mask[4]; /* masking key of the current frame, zero when unmasked */
+    /* After an error (sticky): the code returned, the close code to send (1002, 1007,
+     * 1009 or 1011), a static description, and the stream offset of the byte at which the
+     * error became certain. (Fields are ordered to leave no padding: a parser is part of
+     * every WebSocket connection.) */
+    int error;
     uint64_t frame_len; /* payload length of the current frame */
     uint64_t msg_len;   /* declared bytes of the open data message so far */
     uint64_t remaining; /* payload bytes of it still to come */
     uint64_t total;     /* bytes consumed since init: the stream offset */
     sio__utf8 utf8;     /* across the fragments of an open text message */
-    uint8_t *buf;       /* reassembly buffer (sio__malloc), NULL when idle */
+    uint16_t close_code;
+    uint8_t *buf; /* reassembly buffer (sio__malloc), NULL when idle */
     size_t buf_len, buf_cap;
     uint8_t *ctl; /* a split control payload being gathered, NULL when none */
-
-    /* After an error (sticky): the code returned, the close code to send (1002, 1007,
-     * 1009 or 1011), a static description, and the stream offset of the byte at which the
-     * error became certain. */
-    int error;
-    uint16_t close_code;
     const char *reason;
     uint64_t offset;
 } sio__ws_parser;

@@ -16,13 +16,12 @@
 
 typedef struct sio__ws_group {
     sio_ws_options opt;
-    sio__list conns;
     size_t count;
 } sio__ws_group;
 
 void sio__ws_group_init(sio__ws_group *g, const sio_ws_options *opt);
-/* Start the closing handshake on every connection of g. */
-void sio__ws_group_close_all(sio__ws_group *g, int code, const char *reason);
+/* Start the closing handshake on every connection of g, one of net's. */
+void sio__ws_group_close_all(sio__ws_group *g, sio__net *net, int code, const char *reason);
 
 /*
  * Answer an upgrade request: validate it, run on_upgrade, negotiate subprotocol and

@@ -483,6 +483,127 @@ static void act_readd(fixture *f, int i)
     assert_int_equal(f->ops->add(f->a, &f->m[i]), 0);
 }
 
+static int count_member(sio__member *m, void *ud);
+
+/* The room named by a member's id takes no memory of its own; it behaves as any room. */
+static void test_own_room_implicit(void **state)
+{
+    fixture *f = *state;
+    sio__adapter *a = f->a;
+    /* Left: a broadcast to the id misses it; joined again: reached. */
+    f->ops->leave(a, &f->m[0], "s0");
+    assert_false(f->ops->in_room(a, &f->m[0], "s0"));
+    assert_int_equal(f->ops->room_size(a, "s0"), 0);
+    assert_int_equal(f->m[0].nrooms, 0);
+    assert_string_equal(sel(f, "s0", NULL), "");
+    assert_string_equal(sel(f, "s0,s1", NULL), "1");
+    assert_string_equal(rooms_of(f, 0, LIST_ONLY, 0), "");
+    assert_string_equal(all_rooms(f, LIST_ONLY, 0), "s1,s2,s3,s4,s5,s6,s7");
+    assert_string_equal(sel(f, NULL, "s0"), "01234567");
+    f->ops->leave(a, &f->m[0], "s0"); /* twice: no change */
+    assert_int_equal(f->m[0].nrooms, 0);
+    join(f, 0, "s0");
+    join(f, 0, "s0");
+    assert_int_equal(f->m[0].nrooms, 1);
+    assert_string_equal(sel(f, "s0", NULL), "0");
+    assert_string_equal(rooms_of(f, 0, LIST_ONLY, 0), "s0");
+
+    /* A room named like another member's id: to(id) reaches both, each once, the member
+     * named so first. */
+    join(f, 2, "s0");
+    join(f, 1, "s0");
+    assert_int_equal(f->ops->room_size(a, "s0"), 3);
+    assert_true(f->ops->in_room(a, &f->m[1], "s0"));
+    assert_false(f->ops->in_room(a, &f->m[3], "s0"));
+    assert_string_equal(sel(f, "s0", NULL), "021");
+    assert_string_equal(sel(f, "s1,s0", NULL), "102");
+    assert_string_equal(sel(f, "s0,s0", NULL), "021");
+    assert_string_equal(sel(f, "s0", "s1"), "02");
+    assert_string_equal(sel(f, "s0", "s0"), "");
+    assert_string_equal(sel(f, NULL, "s0"), "34567");
+    assert_string_equal(sel(f, "s2", "s0"), "");
+    assert_string_equal(rooms_of(f, 1, LIST_ONLY, 0), "s1,s0");
+    assert_int_equal(f->m[1].nrooms, 2);
+    assert_string_equal(all_rooms(f, LIST_ONLY, 0), "s0,s1,s2,s3,s4,s5,s6,s7");
+    /* Its owner leaves: the others still make the room. */
+    f->ops->leave(a, &f->m[0], "s0");
+    assert_int_equal(f->ops->room_size(a, "s0"), 2);
+    assert_string_equal(sel(f, "s0", NULL), "21");
+    assert_string_equal(sel(f, NULL, "s0"), "034567");
+    assert_string_equal(all_rooms(f, LIST_ONLY, 0), "s0,s1,s2,s3,s4,s5,s6,s7");
+    /* And joins again: first in the walk, though Node's Set would have it last. */
+    join(f, 0, "s0");
+    assert_string_equal(sel(f, "s0", NULL), "021");
+    assert_int_equal(f->ops->room_size(a, "s0"), 3);
+    /* Leaving a room so named leaves only that member; its owner stays. */
+    f->ops->leave(a, &f->m[2], "s0");
+    f->ops->leave(a, &f->m[1], "s0");
+    assert_string_equal(sel(f, "s0", NULL), "0");
+    assert_int_equal(f->ops->room_size(a, "s0"), 1);
+    assert_int_equal(f->m[1].nrooms, 1);
+    assert_string_equal(all_rooms(f, LIST_ONLY, 0), "s0,s1,s2,s3,s4,s5,s6,s7");
+
+    /* Removed, it is in no room; added again, in its own. */
+    join(f, 5, "s4");
+    f->ops->remove(a, &f->m[4]);
+    assert_int_equal(f->ops->room_size(a, "s4"), 1);
+    assert_string_equal(sel(f, "s4", NULL), "5");
+    assert_false(f->ops->in_room(a, &f->m[4], "s4"));
+    assert_int_equal(f->ops->add(a, &f->m[4]), 0);
+    assert_string_equal(sel(f, "s4", NULL), "45");
+    assert_int_equal(f->m[4].nrooms, 1);
+    f->ops->leave(a, &f->m[5], "s4");
+
+    /* Leaving its own room while a walk of it runs, and while its rooms are listed. */
+    assert_string_equal(walk(f, "s6,s7", NULL, act_leave_own, 0), "67");
+    assert_string_equal(sel(f, "s6,s7", NULL), "");
+    assert_string_equal(rooms_of(f, 6, LIST_ONLY, 0), "");
+    join(f, 6, "s6");
+    join(f, 6, "a");
+    assert_string_equal(rooms_of(f, 6, LIST_LEAVE_IT, 0), "s6,a");
+    assert_int_equal(f->m[6].nrooms, 0);
+    assert_string_equal(rooms_of(f, 7, LIST_JOIN_NEW, 0), "");
+    join(f, 7, "s7");
+    assert_string_equal(rooms_of(f, 7, LIST_JOIN_NEW, 0), "s7");
+    assert_string_equal(rooms_of(f, 7, LIST_ONLY, 0), "s7,new-s7");
+    join(f, 6, "s6");
+    join(f, 7, "b");
+    assert_string_equal(rooms_of(f, 7, LIST_ONLY, 1), "s7");
+}
+
+/* Two members with one id: the room of that name holds both. */
+static void test_same_id(void **state)
+{
+    sio__adapter *a = sio__memory_adapter_new();
+    assert_non_null(a);
+    sio__member m[3] = {{.id = "d"}, {.id = "d"}, {.id = "e"}};
+    for (int i = 0; i < 3; i++) assert_int_equal(a->ops->add(a, &m[i]), 0);
+    assert_int_equal(a->ops->room_size(a, "d"), 2);
+    const char *d[] = {"d"}, *e[] = {"e"};
+    sio__adapter_sel to_d = {d, 1, NULL, 0, 0}, not_d = {NULL, 0, d, 1, 0};
+    sio__adapter_sel d_not_e = {d, 1, e, 1, 0};
+    size_t seen = 0;
+    assert_int_equal(a->ops->each(a, &to_d, count_member, &seen), 2);
+    assert_int_equal(a->ops->each(a, &not_d, count_member, &seen), 1);
+    assert_int_equal(a->ops->each(a, &d_not_e, count_member, &seen), 2);
+    size_t rooms = 0;
+    a->ops->rooms(a, count_room, &rooms);
+    assert_int_equal(rooms, 2);
+    a->ops->leave(a, &m[1], "d");
+    assert_int_equal(a->ops->room_size(a, "d"), 1);
+    assert_true(a->ops->in_room(a, &m[0], "d"));
+    assert_false(a->ops->in_room(a, &m[1], "d"));
+    rooms = 0;
+    a->ops->rooms(a, count_room, &rooms);
+    assert_int_equal(rooms, 2);
+    a->ops->remove(a, &m[0]);
+    assert_int_equal(a->ops->room_size(a, "d"), 0);
+    rooms = 0;
+    a->ops->rooms(a, count_room, &rooms);
+    assert_int_equal(rooms, 1);
+    a->ops->free(a);
+}
+
 static void test_changes_walking_all(void **state)
 {
     fixture *f = *state;
@@ -695,7 +816,8 @@ static void test_nested(void **state)
  * are reached, a Set deleted when emptied is not followed into its successor, and nobody is
  * reached twice. A nested walk (depth 1 and 2) reaches the entries present when it began
  * and still there, skipping members now in an except room or in a room selected before
- * the current one.
+ * the current one. The room named by a member's id is the adapter's own order: that member
+ * first, when it is in it as the walk of the room begins, then the Set of the others.
  */
 enum { WM = 10, WR = 6, WN = WR + WM + 1 }; /* members; shared rooms; names: q*, w*, zz */
 
@@ -711,8 +833,9 @@ typedef struct world {
     int added[WM];
     entry list[WM]; /* Node's sids Map */
     int nlist;
-    entry room[WN][WM]; /* Node's rooms Map */
+    entry room[WN][WM]; /* Node's rooms Map, but for own rooms */
     int nroom[WN];
+    int own[WM];      /* member i is in room w<i> */
     unsigned gen[WN]; /* a new Set each time an empty room is joined */
     unsigned seq;
     size_t visits, nested;
@@ -733,8 +856,18 @@ static void w_del(entry *v, int *n, int who)
     (*n)--;
 }
 
+/* Whether room r is member i's own room and i is in it. */
+static int w_own(const world *w, int i, int r)
+{
+    return r == WR + i && w->own[i];
+}
+
 static void w_model_join(world *w, int i, int r)
 {
+    if (r == WR + i) {
+        w->own[i] = 1;
+        return;
+    }
     if (w_find(w->room[r], w->nroom[r], i) >= 0) return;
     if (!w->nroom[r]) w->gen[r]++;
     w->room[r][w->nroom[r]++] = (entry){i, ++w->seq};
@@ -749,6 +882,7 @@ static void w_join(world *w, int i, int r)
 static void w_leave(world *w, int i, int r)
 {
     w->a->ops->leave(w->a, &w->m[i], w->names[r]);
+    if (r == WR + i) w->own[i] = 0;
     w_del(w->room[r], &w->nroom[r], i);
 }
 
@@ -756,6 +890,7 @@ static void w_remove(world *w, int i)
 {
     w->a->ops->remove(w->a, &w->m[i]);
     for (int r = 0; r < WN; r++) w_del(w->room[r], &w->nroom[r], i);
+    w->own[i] = 0;
     w_del(w->list, &w->nlist, i);
     w->added[i] = 0;
 }
@@ -771,7 +906,7 @@ static void w_add(world *w, int i)
 typedef struct witer {
     int nested, done;
     int rooms[3], nr, except[2], ne;
-    int ri, started;
+    int ri, started, own_done;
     unsigned gen, last, bound; /* last: the seq last reached, 0 for none */
     char excluded[WM], seen[WM];
 } witer;
@@ -779,8 +914,18 @@ typedef struct witer {
 static int w_in_any(const world *w, int i, const int *rooms, int n)
 {
     for (int k = 0; k < n; k++)
-        if (w_find(w->room[rooms[k]], w->nroom[rooms[k]], i) >= 0) return 1;
+        if (w_own(w, i, rooms[k]) || w_find(w->room[rooms[k]], w->nroom[rooms[k]], i) >= 0)
+            return 1;
     return 0;
+}
+
+/* Whether a walk visits member i, which it reached, from the selection's room ri. */
+static int w_admit(const world *w, witer *it, int i, int ri)
+{
+    if (it->nested) return !w_in_any(w, i, it->except, it->ne) && !w_in_any(w, i, it->rooms, ri);
+    if (it->excluded[i] || it->seen[i]) return 0;
+    it->seen[i] = 1;
+    return 1;
 }
 
 static int model_next(const world *w, witer *it)
@@ -791,8 +936,14 @@ static int model_next(const world *w, witer *it)
         if (it->nr) {
             if (it->ri >= it->nr) break;
             int r = it->rooms[it->ri];
+            if (!it->own_done) {
+                it->own_done = 1;
+                int o = r - WR;
+                if (o >= 0 && o < WM && w_own(w, o, r) && w_admit(w, it, o, it->ri)) return o;
+            }
             if (!it->started) {
                 if (!w->nroom[r]) {
+                    it->own_done = 0;
                     it->ri++;
                     continue;
                 }
@@ -809,18 +960,12 @@ static int model_next(const world *w, witer *it)
         if (k == n || (it->nested && src[k].seq > it->bound)) {
             if (!it->nr) break;
             it->ri++;
-            it->started = 0;
+            it->started = it->own_done = 0;
             continue;
         }
         it->last = src[k].seq;
         int i = src[k].who;
-        if (it->nested) {
-            if (w_in_any(w, i, it->except, it->ne) || w_in_any(w, i, it->rooms, it->ri)) continue;
-        } else {
-            if (it->excluded[i] || it->seen[i]) continue;
-            it->seen[i] = 1;
-        }
-        return i;
+        if (w_admit(w, it, i, it->ri)) return i;
     }
     it->done = 1;
     return -1;
@@ -900,9 +1045,12 @@ static void w_select(world *w, int depth)
     const char *rooms[3], *except[2];
     for (int k = 0; k < it->nr; k++) rooms[k] = w->names[it->rooms[k] = (int)rng(WN)];
     for (int k = 0; k < it->ne; k++) except[k] = w->names[it->except[k] = (int)rng(WN)];
-    for (int k = 0; k < it->ne; k++)
+    for (int k = 0; k < it->ne; k++) {
         for (int e = 0; e < w->nroom[it->except[k]]; e++)
             it->excluded[w->room[it->except[k]][e].who] = 1;
+        int o = it->except[k] - WR;
+        if (o >= 0 && o < WM && w_own(w, o, it->except[k])) it->excluded[o] = 1;
+    }
     if (!it->nr) it->bound = w->nlist ? w->list[w->nlist - 1].seq : 0;
     sio__adapter_sel sel = {rooms, (size_t)it->nr, except, (size_t)it->ne, 0};
     size_t n = w->a->ops->each(w->a, &sel, w_visit, &c);
@@ -917,11 +1065,12 @@ static void w_check(world *w)
     for (int i = 0; i < WM; i++) added += (size_t)w->added[i];
     assert_int_equal(w->a->ops->count(w->a), added);
     for (int r = 0; r < WN; r++) {
-        assert_int_equal(w->a->ops->room_size(w->a, w->names[r]), w->nroom[r]);
-        nonempty += w->nroom[r] > 0;
+        int own = r >= WR && r < WR + WM && w_own(w, r - WR, r);
+        assert_int_equal(w->a->ops->room_size(w->a, w->names[r]), w->nroom[r] + own);
+        nonempty += w->nroom[r] + own > 0;
         for (int i = 0; i < WM; i++)
             assert_int_equal(w->a->ops->in_room(w->a, &w->m[i], w->names[r]),
-                             w_find(w->room[r], w->nroom[r], i) >= 0);
+                             w_own(w, i, r) || w_find(w->room[r], w->nroom[r], i) >= 0);
     }
     w->a->ops->rooms(w->a, count_room, &rooms);
     assert_int_equal(rooms, nonempty);
@@ -1118,7 +1267,7 @@ static void test_alloc_failure(void **state)
         a->ops->remove(a, &m);
         assert_int_equal(a->ops->count(a), 0);
     }
-    assert_int_equal(failures, 3); /* the membership, the table, the room */
+    assert_int_equal(failures, 1); /* the id table; the own room takes no memory */
     assert_int_equal(a->ops->add(a, &n), 0);
 
     /* join of a new room, then of an existing one. */
@@ -1164,6 +1313,7 @@ static void test_growth_failure(void **state)
     sio__adapter *a = sio__memory_adapter_new();
     sio__member m = {.id = "m"};
     assert_int_equal(a->ops->add(a, &m), 0);
+    assert_int_equal(a->ops->join(a, &m, "first"), 0); /* the table's first buckets */
     char name[16];
     fail_calloc = 1;
     for (int i = 0; i < 200; i++) {
@@ -1178,7 +1328,7 @@ static void test_growth_failure(void **state)
     }
     size_t rooms = 0;
     a->ops->rooms(a, count_room, &rooms);
-    assert_int_equal(rooms, 202);
+    assert_int_equal(rooms, 203);
     a->ops->remove(a, &m);
     a->ops->free(a);
 }
@@ -1227,7 +1377,8 @@ static void model_leave(model *md, int i, int r)
     vec_del(md->mine[i], &md->nmine[i], r);
 }
 
-/* Node's apply(): the order and the members it reaches. */
+/* Node's apply(): the order and the members it reaches, but for the adapter's own order in
+ * a room named by a member's id: that member first. */
 static void model_select(const model *md, const int *rooms, int nr, const int *except, int ne,
                          char *out)
 {
@@ -1239,8 +1390,18 @@ static void model_select(const model *md, const int *rooms, int nr, const int *e
             if (!excluded[md->order[k]]) *out++ = (char)('a' + md->order[k]);
     }
     for (int r = 0; r < nr; r++) {
-        for (int k = 0; k < md->nroom[rooms[r]]; k++) {
-            int i = md->room[rooms[r]][k];
+        int owner = rooms[r] - MR;
+        for (int k = -1; k < md->nroom[rooms[r]]; k++) {
+            int i;
+            if (k < 0) {
+                if (owner < 0 || owner >= MM ||
+                    !vec_has(md->room[rooms[r]], md->nroom[rooms[r]], owner))
+                    continue;
+                i = owner;
+            } else {
+                i = md->room[rooms[r]][k];
+                if (i == owner) continue;
+            }
             if (excluded[i] || seen[i]) continue;
             seen[i] = 1;
             *out++ = (char)('a' + i);
@@ -1263,15 +1424,15 @@ static int model_record(sio__member *m, void *ud)
 
 typedef struct name_list {
     const model *md;
-    int i;
+    int want[NR], n; /* the rooms expected: its own first, then in join order */
     int k;
 } name_list;
 
 static int check_room_of(const char *room, void *ud)
 {
     name_list *l = ud;
-    assert_true(l->k < l->md->nmine[l->i]);
-    assert_string_equal(room, l->md->names[l->md->mine[l->i][l->k++]]);
+    assert_true(l->k < l->n);
+    assert_string_equal(room, l->md->names[l->want[l->k++]]);
     return 0;
 }
 
@@ -1289,7 +1450,10 @@ static void model_check(const model *md, const sio__adapter *a)
     }
     for (int i = 0; i < MM; i++) {
         assert_int_equal(md->m[i].nrooms, md->nmine[i]);
-        name_list l = {md, i, 0};
+        name_list l = {.md = md};
+        if (vec_has(md->mine[i], md->nmine[i], MR + i)) l.want[l.n++] = MR + i;
+        for (int k = 0; k < md->nmine[i]; k++)
+            if (md->mine[i][k] != MR + i) l.want[l.n++] = md->mine[i][k];
         a->ops->rooms_of(a, &md->m[i], check_room_of, &l);
         assert_int_equal(l.k, md->nmine[i]);
     }
@@ -1449,6 +1613,8 @@ int main(void)
         sio_replace_allocator(counting_malloc, counting_realloc, counting_calloc, free), 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_own_room, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_room_implicit, setup, teardown),
+        cmocka_unit_test(test_same_id),
         cmocka_unit_test_setup_teardown(test_join_leave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_selection, setup, teardown),

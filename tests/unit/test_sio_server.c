@@ -2299,11 +2299,14 @@ static void conn_handshake(env *t, sio_socket *s)
     int qn = sio_socket_query(s, "foo", q, sizeof(q));
     const char *h = sio_socket_header(s, "x-test");
     char *auth = json_dumps(sio_socket_auth(s), JSON_COMPACT);
-    note(t, "conn %d %s q=%d:%s h=%s auth=%s addr=%s url=%d issued=%d secure=%d ud=%d", idx_of(s),
-         sio_socket_transport(s) == SIO_TRANSPORT_POLLING ? "polling" : "websocket", qn,
-         qn >= 0 ? q : "", h ? h : "-", auth, sio_socket_address(s),
-         !strncmp(sio_socket_url(s), "/socket.io/?EIO=4", 17), sio_socket_issued(s) > 0,
-         sio_socket_secure(s), sio_socket_ud(s) != NULL);
+    /* Common names are kept as one byte: they are found in any case all the same. */
+    const char *up = sio_socket_header(s, "UPGRADE"), *host = sio_socket_header(s, "Host");
+    note(t,
+         "conn %d %s q=%d:%s h=%s up=%s host=%d auth=%s addr=%s url=%d issued=%d secure=%d ud=%d",
+         idx_of(s), sio_socket_transport(s) == SIO_TRANSPORT_POLLING ? "polling" : "websocket", qn,
+         qn >= 0 ? q : "", h ? h : "-", up ? up : "-", host && !strcmp(host, "127.0.0.1"), auth,
+         sio_socket_address(s), !strncmp(sio_socket_url(s), "/socket.io/?EIO=4", 17),
+         sio_socket_issued(s) > 0, sio_socket_secure(s), sio_socket_ud(s) != NULL);
     free(auth);
     note(t, "small=%s none=%s", sio_err_name(small),
          sio_err_name(sio_socket_query(s, "none", q, sizeof(q))));
@@ -2317,7 +2320,8 @@ static void test_polling_and_handshake(void **state)
     cl k;
     cl_ws(&t, &k, "foo=bar%20baz");
     cl_join(&k, "/", "{\"token\":\"t\"}");
-    LOG_IS(&t, "conn 0 websocket q=7:bar baz h=yes auth={\"token\":\"t\"} addr=127.0.0.1 url=1 "
+    LOG_IS(&t, "conn 0 websocket q=7:bar baz h=yes up=websocket host=1 auth={\"token\":\"t\"} "
+               "addr=127.0.0.1 url=1 "
                "issued=1 secure=0 ud=1;small=ETOOBIG none=ENOTFOUND;");
 
     char body[512], sid[32];
@@ -2328,8 +2332,10 @@ static void test_polling_and_handshake(void **state)
     assert_string_equal(body, "ok");
     assert_int_equal(poll_req(&t, "GET", sid, NULL, body, sizeof(body)), 200);
     assert_true(!strncmp(body, "40{\"sid\":\"", 10));
-    LOG_IS(&t, "conn 1 polling q=-32096: h=- auth={} addr=127.0.0.1 url=1 issued=1 secure=0 "
-               "ud=1;small=ENOTFOUND none=ENOTFOUND;");
+    LOG_IS(
+        &t,
+        "conn 1 polling q=-32096: h=- up=- host=1 auth={} addr=127.0.0.1 url=1 issued=1 secure=0 "
+        "ud=1;small=ENOTFOUND none=ENOTFOUND;");
     sio_socket *p = t.socks[1];
 
     /* Several packets in one POST. */
