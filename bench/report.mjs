@@ -18,11 +18,12 @@ const labels = {
   sessions: 'sessions', rss_per_session: 'RSS B / session', hold_cpu: 'server CPU % holding',
   alive: 'sessions echoing', us_per_msg: 'µs CPU / msg', p50_us: 'p50 µs', p99_us: 'p99 µs',
   conn_s: 'conn/s', conn_per_cpu_s: 'conn / CPU-s', us_per_conn: 'µs CPU / conn',
-  pings: 'pings answered',
+  pings: 'pings answered', p99_latency_us: 'p99 µs (compared)',
 };
 // The compared metric: the first of these a record has; true when larger is better.
 const compared = [['req_per_cpu_s', true], ['msg_per_cpu_s', true], ['rt_per_cpu_s', true],
-  ['conn_per_cpu_s', true], ['rss_per_conn', false], ['rss_per_session', false]];
+  ['conn_per_cpu_s', true], ['rss_per_conn', false], ['rss_per_session', false],
+  ['p99_latency_us', false]];
 
 const records = [];
 for (const r of all) {

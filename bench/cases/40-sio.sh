@@ -1,6 +1,6 @@
 # Socket.IO: broadcast fan-out (1 sender → BENCH_SIO_RECEIVERS receivers), echo-with-ack
 # (server CPU per message and latency), and RSS per idle connection, `sio-fixture bench`
-# against bench/node-sio-bench.mjs (socket.io with the same handlers). Clients are raw
+# against bench/node-reference.mjs (socket.io with the same handlers). Clients are raw
 # WebSocket connections that speak Engine.IO v4 / Socket.IO v5 (bench/sio-load.mjs).
 SIO_SECONDS=${BENCH_SECONDS:-10}
 SIO_RECEIVERS=${BENCH_SIO_RECEIVERS:-1000}
@@ -62,5 +62,5 @@ run_sio() {
 # BENCH_REPEAT rounds alternate the servers; the report keeps each one's median point.
 for _ in $(seq "${BENCH_REPEAT:-1}"); do
     run_sio libsio "${BENCH_SIO_FIXTURE:-build/sio-fixture}" bench
-    run_sio node node bench/node-sio-bench.mjs
+    run_sio node node bench/node-reference.mjs
 done

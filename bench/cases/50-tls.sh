@@ -1,7 +1,7 @@
 # Socket.IO over TLS (wss): server CPU per new connection (full TLS handshake, WebSocket
 # upgrade, Engine.IO open, Socket.IO CONNECT), RSS per idle wss connection with heartbeats
 # answered, and echo-with-ack CPU per message, `sio-fixture bench --tls-cert --tls-key`
-# against bench/node-sio-bench.mjs over https, with a P-256 ECDSA certificate made here.
+# against bench/node-reference.mjs over https, with a P-256 ECDSA certificate made here.
 # Clients are bench/sio-load.mjs on TLS sockets, without session resumption.
 TLS_SECONDS=${BENCH_SECONDS:-10}
 TLS_CONNECTS=${BENCH_TLS_CONNECTS:-2000}
@@ -76,6 +76,6 @@ run_tls() {
 for _ in $(seq "${BENCH_REPEAT:-1}"); do
     run_tls libsio "${BENCH_SIO_FIXTURE:-build/sio-fixture}" bench \
         --tls-cert "$TLS_DIR/cert.pem" --tls-key "$TLS_DIR/key.pem"
-    run_tls node node bench/node-sio-bench.mjs \
+    run_tls node node bench/node-reference.mjs \
         --tls-cert "$TLS_DIR/cert.pem" --tls-key "$TLS_DIR/key.pem"
 done
