@@ -208,11 +208,13 @@ run_sioc() {
     sioc_closed "$name" 8 16 websocket "echo-ack, closed loop" 8
     [[ $name != node || -n $SIOC_NODE_SAT ]] || SIOC_NODE_SAT=$SIOC_ACKS_S
     sioc_closed "$name" 8 1 websocket "echo-ack, closed loop" 8
-    if [[ -n $SIOC_NODE_SAT ]]; then
-        rate=$((SIOC_NODE_SAT / 2))
+    # Three runs: a p99 is the first figure other load on the machine spoils, and the
+    # report keeps the median run.
+    rate=$((SIOC_NODE_SAT / 2))
+    for _ in 1 2 3; do
         sioc_open "$name" "$rate" "sio echo-ack 8 conns @ $rate/s, half of Node's 8x16 acks/s" \
             "echo-ack at half of Node's saturation (open loop)" target=5 || true
-    fi
+    done
     for rate in $SIOC_RATES; do
         sioc_open "$name" "$rate" "sio echo-ack 8 conns @ $rate/s" \
             "echo-ack latency vs offered rate (open loop)" 'plot="latency"' || break
