@@ -36,7 +36,7 @@ const labels = {
   p999_us: 'p99.9 µs', rate: 'offered/s', missed: 'unacked', deliveries_s: 'deliveries/s',
   us_per_delivery: 'µs CPU / delivery', client_us_per_delivery: 'load gen. µs / delivery',
   handshakes_s: 'handshakes/s', us_per_handshake: 'µs CPU / handshake',
-  client_us_per_handshake: 'load gen. µs / handshake',
+  client_us_per_handshake: 'load gen. µs / handshake', missing: 'missing after 2 s',
 };
 // The compared metric: the record's `metric`, else the first of these it has.
 const compared = ['req_per_cpu_s', 'msg_per_cpu_s', 'rt_per_cpu_s', 'conn_per_cpu_s', 'rss_per_conn',
