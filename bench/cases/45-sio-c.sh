@@ -22,6 +22,7 @@ SIOC_HOLD=${BENCH_SIOC_HOLD:-26}
 SIOC_RATES=${BENCH_SIOC_RATES:-2000 5000 10000 20000 30000 40000 50000 70000 100000 150000 200000 300000 400000 500000 600000 800000}
 SIOC_NODE_SAT=
 SIOC_ACKS_S=
+SIOC_CHILD_S=
 
 # sioc_start NAME: a fresh server, libsio or node; sets SIOC_PORT and SIOC_SERVER.
 sioc_start() {
@@ -41,12 +42,13 @@ sioc_busy() {
         END {print b, t}' /proc/stat
 }
 
-# CPU seconds of this shell's reaped children so far (bash's `times`, second line): the
-# servers (once stopped), sio-bench runs and helpers of the case.
+# sioc_children_s: SIOC_CHILD_S, the CPU seconds of this shell's reaped children so far
+# (bash's `times`, second line): the servers (once stopped), sio-bench runs and helpers of
+# the case. Not in a command substitution, whose subshell has children of its own.
 sioc_children_s() {
     times >"$BENCH_TMP/sioc.times"
-    awk 'NR == 2 {t = 0; for (i = 1; i <= 2; i++) {v = $i; sub(/s$/, "", v); split(v, p, "m"); t += p[1] * 60 + p[2]} print t}' \
-        "$BENCH_TMP/sioc.times"
+    SIOC_CHILD_S=$(awk 'NR == 2 {t = 0; for (i = 1; i <= 2; i++) {v = $i; sub(/s$/, "", v); split(v, p, "m"); t += p[1] * 60 + p[2]} print t}' \
+        "$BENCH_TMP/sioc.times")
 }
 
 # sioc_noise_start / sioc_noise_end LABEL: around a server's round, a warning on stderr
@@ -55,13 +57,15 @@ sioc_children_s() {
 # lags behind a process that never sleeps, so it is read only between runs.
 sioc_noise_start() {
     read -r SIOC_BUSY0 SIOC_STEAL0 <<<"$(sioc_busy)"
-    SIOC_CHILD0=$(sioc_children_s)
+    sioc_children_s
+    SIOC_CHILD0=$SIOC_CHILD_S
     SIOC_WALL0=$(date +%s%N)
 }
 sioc_noise_end() {
     local busy steal child wall
     read -r busy steal <<<"$(sioc_busy)"
-    child=$(sioc_children_s)
+    sioc_children_s
+    child=$SIOC_CHILD_S
     wall=$(date +%s%N)
     awk -v l="$1" -v b="$((busy - SIOC_BUSY0))" -v t="$((steal - SIOC_STEAL0))" -v c0="$SIOC_CHILD0" \
         -v c1="$child" -v w="$(((wall - SIOC_WALL0) / 1000000))" -v hz="$TICK" 'BEGIN {
