@@ -66,6 +66,15 @@ void window_end(bench *b)
     b->cpu1 = self_cpu_s();
 }
 
+/* The latency percentiles, as ,"p50_us":..,"p999_us":.. */
+static void print_latency(const bench *b)
+{
+    printf(",\"p50_us\":%" PRIu64 ",\"p90_us\":%" PRIu64 ",\"p99_us\":%" PRIu64
+           ",\"p999_us\":%" PRIu64,
+           hist_quantile(&b->lat, 0.5), hist_quantile(&b->lat, 0.9), hist_quantile(&b->lat, 0.99),
+           hist_quantile(&b->lat, 0.999));
+}
+
 void finish(bench *b)
 {
     if (b->phase != PH_DRAIN) window_end(b);
@@ -74,83 +83,65 @@ void finish(bench *b)
     double wall = (double)(b->t1_ns - b->t0_ns) / 1e9;
     long ticks = b->ticks1 >= 0 && b->ticks0 >= 0 ? b->ticks1 - b->ticks0 : -1;
     double client_cpu = b->cpu1 - b->cpu0;
-    double hz = (double)sysconf(_SC_CLK_TCK);
+    double server_s = ticks >= 0 ? (double)ticks / (double)sysconf(_SC_CLK_TCK) : -1;
     static const char *const names[] = {"idle", "echo-ack", "broadcast", "handshake", "rooms"};
-    printf("{\"scenario\":\"%s\",\"transport\":\"%s\",", names[b->scenario], b->tp->name);
+    /* What every scenario reports; a handshake client is one of n slots, never "ready". */
+    printf("{\"scenario\":\"%s\",\"transport\":\"%s\",\"connections\":%u,\"failed\":%u,"
+           "\"lost\":%u,\"pings\":%" PRIu64 ",\"wall_s\":%.3f,\"server_ticks\":%ld,"
+           "\"client_cpu_s\":%.3f",
+           names[b->scenario], b->tp->name, b->scenario == SC_HANDSHAKE ? b->n : b->ready,
+           b->failed, b->lost, b->pings - b->pings0, wall, ticks, client_cpu);
+    /* The scenario's unit (delivery, handshake, ack) counted in the window, and its name. */
+    uint64_t count = 1;
+    const char *unit = NULL;
     if (b->scenario == SC_IDLE) {
-        printf("\"connections\":%u,\"failed\":%u,\"lost\":%u,"
-               "\"pings\":%" PRIu64 ",\"wall_s\":%.3f,\"server_ticks\":%ld,"
-               "\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,\"client_cpu_s\":%.3f}\n",
-               b->ready, b->failed, b->lost, b->pings - b->pings0, wall, ticks, b->rss_before,
-               rss_after, client_cpu);
-    } else if (b->scenario == SC_BROADCAST) {
-        uint64_t d = b->deliveries - b->deliveries0;
-        double per = d ? 1e6 / (double)d : 0;
-        printf("\"receivers\":%u,\"connections\":%u,\"failed\":%u,"
-               "\"lost\":%u,\"rate\":%.0f,\"payload_bytes\":%u,\"emits\":%" PRIu64
-               ",\"deliveries\":%" PRIu64 ",\"wall_s\":%.3f,\"deliveries_per_s\":%.0f,"
-               "\"server_ticks\":%ld,\"server_us_per_delivery\":%.3f,\"client_cpu_s\":%.3f,"
-               "\"client_us_per_delivery\":%.3f,\"pings\":%" PRIu64 "}\n",
-               b->n - 1, b->ready, b->failed, b->lost, b->rate, b->payload_size,
-               b->emits - b->emits0, d, wall, wall > 0 ? (double)d / wall : 0, ticks,
-               ticks >= 0 ? (double)ticks / hz * per : -1, client_cpu, client_cpu * per,
-               b->pings - b->pings0);
-        if (!d) b->failed_run = 1;
-    } else if (b->scenario == SC_ROOMS) {
-        /* Deliveries in the window; missing counts over the whole run, after the grace. */
-        uint64_t d = b->deliveries - b->deliveries0;
-        double per = d ? 1e6 / (double)d : 0;
-        printf("\"receivers\":%u,\"rooms\":%u,\"connections\":%u,"
-               "\"failed\":%u,\"lost\":%u,\"rate\":%.0f,\"payload_bytes\":%u,\"emits\":%" PRIu64
-               ",\"deliveries\":%" PRIu64 ",\"wall_s\":%.3f,\"deliveries_per_s\":%.0f,"
-               "\"expected_total\":%" PRIu64 ",\"delivered_total\":%" PRIu64 ",\"missing\":%" PRId64
-               ",\"server_ticks\":%ld,\"server_us_per_delivery\":%.3f,"
-               "\"client_cpu_s\":%.3f,\"client_us_per_delivery\":%.3f,\"pings\":%" PRIu64 "}\n",
-               b->n - 1, b->rooms, b->ready, b->failed, b->lost, b->rate, b->payload_size,
-               b->emits - b->emits0, d, wall, wall > 0 ? (double)d / wall : 0, b->expected,
-               b->deliveries, (int64_t)(b->expected - b->deliveries), ticks,
-               ticks >= 0 ? (double)ticks / hz * per : -1, client_cpu, client_cpu * per,
-               b->pings - b->pings0);
-        if (!d || b->expected != b->deliveries) b->failed_run = 1;
+        printf(",\"rss_before_kb\":%ld,\"rss_after_kb\":%ld", b->rss_before, rss_after);
+    } else if (b->scenario == SC_BROADCAST || b->scenario == SC_ROOMS) {
+        count = b->deliveries - b->deliveries0;
+        unit = "delivery";
+        printf(",\"receivers\":%u", b->n - 1);
+        if (b->scenario == SC_ROOMS) printf(",\"rooms\":%u", b->rooms);
+        printf(",\"rate\":%.0f,\"payload_bytes\":%u,\"emits\":%" PRIu64 ",\"deliveries\":%" PRIu64
+               ",\"deliveries_per_s\":%.0f",
+               b->rate, b->payload_size, b->emits - b->emits0, count,
+               wall > 0 ? (double)count / wall : 0);
+        if (b->scenario == SC_ROOMS) {
+            /* Deliveries in the window; missing counts over the whole run, after the grace. */
+            printf(",\"expected_total\":%" PRIu64 ",\"delivered_total\":%" PRIu64
+                   ",\"missing\":%" PRId64,
+                   b->expected, b->deliveries, (int64_t)(b->expected - b->deliveries));
+            if (b->expected != b->deliveries) b->failed_run = 1;
+        }
     } else if (b->scenario == SC_HANDSHAKE) {
-        uint64_t h = b->handshakes - b->handshakes0;
-        double per = h ? 1e6 / (double)h : 0;
-        printf("\"connections\":%u,\"failed\":%u,"
-               "\"handshakes\":%" PRIu64 ",\"handshakes_total\":%" PRIu64 ",\"wall_s\":%.3f,"
-               "\"handshakes_per_s\":%.0f,\"p50_us\":%" PRIu64 ",\"p90_us\":%" PRIu64
-               ",\"p99_us\":%" PRIu64 ",\"p999_us\":%" PRIu64 ",\"server_ticks\":%ld,"
-               "\"server_us_per_handshake\":%.3f,\"client_cpu_s\":%.3f,"
-               "\"client_us_per_handshake\":%.3f}\n",
-               b->n, b->failed, h, b->handshakes, wall, wall > 0 ? (double)h / wall : 0,
-               hist_quantile(&b->lat, 0.5), hist_quantile(&b->lat, 0.9),
-               hist_quantile(&b->lat, 0.99), hist_quantile(&b->lat, 0.999), ticks,
-               ticks >= 0 ? (double)ticks / hz * per : -1, client_cpu, client_cpu * per);
-        if (!h) b->failed_run = 1;
+        count = b->handshakes - b->handshakes0;
+        unit = "handshake";
+        printf(",\"handshakes\":%" PRIu64 ",\"handshakes_total\":%" PRIu64
+               ",\"handshakes_per_s\":%.0f",
+               count, b->handshakes, wall > 0 ? (double)count / wall : 0);
+        print_latency(b);
     } else {
         /* Closed loop: every ack in the window. Open loop: the acks of the emits due in it,
          * and what was never acked (missed, after the grace) or never sent (skipped). */
-        uint64_t acks = b->open_loop ? b->win_acks : b->acks - b->acks0;
-        double per = acks ? 1e6 / (double)acks : 0;
-        printf("\"connections\":%u,\"failed\":%u,\"lost\":%u,"
-               "\"window\":%u,\"rate\":%.0f,\"payload_bytes\":%u,",
-               b->ready, b->failed, b->lost, b->open_loop ? 0 : b->window,
+        count = b->open_loop ? b->win_acks : b->acks - b->acks0;
+        unit = "ack";
+        printf(",\"window\":%u,\"rate\":%.0f,\"payload_bytes\":%u", b->open_loop ? 0 : b->window,
                b->open_loop ? b->rate : 0, b->payload_size);
         if (b->open_loop)
-            printf("\"emits\":%" PRIu64 ",\"emits_per_s\":%.0f,\"missed\":%" PRIu64
-                   ",\"skipped\":%" PRIu64 ",",
+            printf(",\"emits\":%" PRIu64 ",\"emits_per_s\":%.0f,\"missed\":%" PRIu64
+                   ",\"skipped\":%" PRIu64,
                    b->emits - b->emits0, wall > 0 ? (double)(b->emits - b->emits0) / wall : 0,
                    b->sent - b->acks, b->skipped);
-        printf("\"acks\":%" PRIu64 ",\"wall_s\":%.3f,"
-               "\"acks_per_s\":%.0f,\"p50_us\":%" PRIu64 ",\"p90_us\":%" PRIu64
-               ",\"p99_us\":%" PRIu64 ",\"p999_us\":%" PRIu64 ",\"server_ticks\":%ld,"
-               "\"server_us_per_ack\":%.3f,\"client_cpu_s\":%.3f,\"client_us_per_ack\":%.3f,"
-               "\"pings\":%" PRIu64 "}\n",
-               acks, wall, wall > 0 ? (double)acks / wall : 0, hist_quantile(&b->lat, 0.5),
-               hist_quantile(&b->lat, 0.9), hist_quantile(&b->lat, 0.99),
-               hist_quantile(&b->lat, 0.999), ticks, ticks >= 0 ? (double)ticks / hz * per : -1,
-               client_cpu, client_cpu * per, b->pings - b->pings0);
-        if (!acks) b->failed_run = 1;
+        printf(",\"acks\":%" PRIu64 ",\"acks_per_s\":%.0f", count,
+               wall > 0 ? (double)count / wall : 0);
+        print_latency(b);
     }
+    if (unit) {
+        double per = count ? 1e6 / (double)count : 0;
+        printf(",\"server_us_per_%s\":%.3f,\"client_us_per_%s\":%.3f", unit,
+               server_s >= 0 ? server_s * per : -1, unit, client_cpu * per);
+    }
+    printf("}\n");
+    if (!count) b->failed_run = 1;
     fflush(stdout);
     if (b->failed || b->lost || (b->scenario != SC_HANDSHAKE && b->ready != b->n))
         b->failed_run = 1;
