@@ -285,17 +285,30 @@ static int send_packet(sio__eio_socket *s, int type, sio__bytes *b, int flags)
     return r;
 }
 
+/* The server frame (unmasked, FIN) of a packet of type: text "<type><body>", v4 binary the
+ * body, v3 binary the type's byte then the body. */
+static sio__bytes *build_frame(int type, const sio__bytes *b, int binary, int version)
+{
+    size_t prefix = binary && version >= 4 ? 0 : 1;
+    size_t n = prefix + (b ? b->len : 0);
+    uint8_t head[SIO_WS_MAX_HEADER];
+    size_t hl =
+        sio__ws_encode_header(head, 1, binary ? SIO_WS_OP_BINARY : SIO_WS_OP_TEXT, 0, n, NULL);
+    sio__bytes *f = sio__bytes_new(hl + n);
+    if (!f) return NULL;
+    memcpy(f->data, head, hl);
+    if (prefix) f->data[hl] = (uint8_t)(binary ? type : '0' + type);
+    if (b && b->len) memcpy(f->data + hl + prefix, b->data, b->len);
+    f->len = (uint32_t)(hl + n);
+    return f;
+}
+
 static int send_control(sio__eio_socket *s, int type)
 {
     if (s->transport == SIO__EIO_WEBSOCKET && s->ws &&
         (type == SIO__EIO_PING || type == SIO__EIO_PONG)) {
         sio__bytes **f = &s->srv->control[type == SIO__EIO_PONG];
-        if (!*f && (*f = sio__bytes_new(3))) {
-            (*f)->data[0] = 0x80 | SIO_WS_OP_TEXT; /* FIN, unmasked, one byte */
-            (*f)->data[1] = 1;
-            (*f)->data[2] = (uint8_t)('0' + type);
-            (*f)->len = 3;
-        }
+        if (!*f) *f = build_frame(type, NULL, 0, s->version);
         if (*f) return sio__ws_send_shared(s->ws, *f, 1, 0);
     }
     return send_packet(s, type, NULL, 0);
@@ -308,24 +321,6 @@ int sio__eio_send_bytes(sio__eio_socket *s, sio__bytes *b, int flags)
     return send_packet(s, SIO__EIO_MESSAGE, b && b->len ? b : NULL, flags);
 }
 
-/* The server frame (unmasked, FIN) of a message packet: text "4<body>", v4 binary the
- * body, v3 binary 0x04 then the body. */
-static sio__bytes *build_frame(const sio__bytes *b, int binary, int version)
-{
-    size_t prefix = binary && version >= 4 ? 0 : 1;
-    size_t n = prefix + (b ? b->len : 0);
-    uint8_t head[SIO_WS_MAX_HEADER];
-    size_t hl =
-        sio__ws_encode_header(head, 1, binary ? SIO_WS_OP_BINARY : SIO_WS_OP_TEXT, 0, n, NULL);
-    sio__bytes *f = sio__bytes_new(hl + n);
-    if (!f) return NULL;
-    memcpy(f->data, head, hl);
-    if (prefix) f->data[hl] = binary ? SIO__EIO_MESSAGE : '0' + SIO__EIO_MESSAGE;
-    if (b && b->len) memcpy(f->data + hl + prefix, b->data, b->len);
-    f->len = (uint32_t)(hl + n);
-    return f;
-}
-
 int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int flags, sio__bytes *frames[2])
 {
     int binary = flags & SIO__EIO_BINARY;
@@ -333,7 +328,7 @@ int sio__eio_send_shared(sio__eio_socket *s, sio__bytes *b, int flags, sio__byte
     if (r) return r;
     if (s->transport == SIO__EIO_WEBSOCKET && s->ws && frames) {
         sio__bytes **slot = &frames[s->version < 4];
-        if (!*slot) *slot = build_frame(b, binary, s->version);
+        if (!*slot) *slot = build_frame(SIO__EIO_MESSAGE, b, binary, s->version);
         if (*slot) {
             size_t payload = (b ? b->len : 0) + (binary && s->version >= 4 ? 0 : 1);
             r = sio__ws_send_shared(s->ws, *slot, payload, !(flags & SIO__EIO_NO_COMPRESS));
