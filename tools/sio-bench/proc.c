@@ -9,12 +9,19 @@
 
 #include "bench.h"
 
+/* /proc/PID/file, open for reading; NULL without a pid or when the process is gone. */
+static FILE *proc_open(long pid, const char *file)
+{
+    if (pid <= 0) return NULL;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
+    return fopen(path, "r");
+}
+
 long proc_ticks(long pid)
 {
-    if (pid <= 0) return -1;
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
+    char line[1024];
+    FILE *f = proc_open(pid, "stat");
     if (!f) return -1;
     size_t n = fread(line, 1, sizeof line - 1, f);
     fclose(f);
@@ -31,10 +38,8 @@ long proc_ticks(long pid)
 
 long proc_rss_kb(long pid)
 {
-    if (pid <= 0) return -1;
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%ld/status", pid);
-    FILE *f = fopen(path, "r");
+    char line[256];
+    FILE *f = proc_open(pid, "status");
     if (!f) return -1;
     long kb = -1;
     while (fgets(line, sizeof line, f))
