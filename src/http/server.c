@@ -57,7 +57,7 @@ struct sio__http_conn {
     int in_feed;
     int state;
     unsigned method_ok : 1, reading_stopped : 1;
-    unsigned detached_tls : 1; /* taken over from a TLS connection */
+    unsigned secure : 1; /* accepted on a TLS listener; kept past a takeover */
 };
 
 struct sio__http_server {
@@ -472,6 +472,7 @@ static void on_accept(sio__listener *l, sio__conn *c, void *ud)
     }
     hc->srv = s;
     hc->c = c;
+    hc->secure = c->tls != NULL;
     hc->req.cur_field = UINT32_MAX;
     hc->req.conn = hc;
     hc->res.hc = hc;
@@ -495,7 +496,6 @@ sio__conn *sio__http_takeover(sio_http_req *req, sio__buf *leftover)
     if (hc->cur_len && sio__buf_append(leftover, hc->cur, hc->cur_len)) return NULL;
     sio__conn *c = hc->c;
     hc->c = NULL;
-    hc->detached_tls = c->tls != NULL; /* the request stays valid for the new owner */
     hc->res.active = 0;
     hc->state = HC_DETACHED;
     sio__conn_set_handler(c, NULL, NULL);
@@ -809,7 +809,5 @@ uv_loop_t *sio__http_server_loop(sio__http_server *s)
 
 int sio_http_req_secure(const sio_http_req *req)
 {
-    const sio__http_conn *hc = req ? req->conn : NULL;
-    if (!hc) return 0;
-    return hc->c ? hc->c->tls != NULL : hc->detached_tls;
+    return req && req->conn && req->conn->secure;
 }
