@@ -56,6 +56,13 @@ test('echo-ack and idle against sio-fixture bench', async () => {
     assert.ok(a.p50_us < 1e6, `p50 ${a.p50_us} us`);
     assert.ok(a.server_ticks > 0, `server_ticks ${a.server_ticks}`);
     assert.ok(a.server_us_per_ack > 0 && a.client_us_per_ack > 0);
+    // The kernel's part: every ack is a read and a write on the server's side, so some of
+    // its CPU is system time, never more than the whole; per ack as per the ticks (100/s).
+    assert.ok(a.server_sys_ticks > 0 && a.server_sys_ticks <= a.server_ticks,
+      `server_sys_ticks ${a.server_sys_ticks} of ${a.server_ticks}`);
+    assert.ok(Math.abs(a.server_sys_us_per_ack - a.server_sys_ticks * 1e4 / a.acks) < 0.01 * a.server_sys_us_per_ack + 0.002,
+      `server_sys_us_per_ack ${a.server_sys_us_per_ack}`);
+    assert.ok(a.server_sys_us_per_ack <= a.server_us_per_ack);
 
     // Open loop: 2000 emits/s over 4 connections whatever the acks, every one acked.
     const open = await bench(['--port', port, '--scenario', 'echo-ack', '--connections', '4',

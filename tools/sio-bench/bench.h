@@ -38,8 +38,9 @@ void hist_add(hist *h, uint64_t us);
 /* The value at quantile q (0..1) in microseconds, 0 when empty. */
 uint64_t hist_quantile(const hist *h, double q);
 
-/* The server's CPU ticks (utime + stime) and RSS, -1 when pid <= 0 or unreadable. */
-long proc_ticks(long pid);
+/* The server's CPU ticks (utime + stime; stime, its part in the kernel, in *sys) and RSS,
+ * -1 when pid <= 0 or unreadable. */
+long proc_ticks(long pid, long *sys);
 long proc_rss_kb(long pid);
 /* This process's CPU time in seconds. */
 double self_cpu_s(void);
@@ -157,7 +158,7 @@ struct bench {
     hist lat;
     /* window snapshots: at its start (0) and its end (1) */
     uint64_t t0_ns, t1_ns, pings0, acks0;
-    long ticks0, ticks1, rss_before;
+    long ticks0, ticks1, sys0, sys1, rss_before;
     double cpu0, cpu1;
 };
 

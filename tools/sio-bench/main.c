@@ -62,7 +62,7 @@
 void window_end(bench *b)
 {
     b->t1_ns = uv_hrtime();
-    b->ticks1 = proc_ticks(b->server_pid);
+    b->ticks1 = proc_ticks(b->server_pid, &b->sys1);
     b->cpu1 = self_cpu_s();
 }
 
@@ -82,15 +82,16 @@ void finish(bench *b)
     b->phase = PH_DONE;
     double wall = (double)(b->t1_ns - b->t0_ns) / 1e9;
     long ticks = b->ticks1 >= 0 && b->ticks0 >= 0 ? b->ticks1 - b->ticks0 : -1;
+    long sys = ticks >= 0 ? b->sys1 - b->sys0 : -1;
     double client_cpu = b->cpu1 - b->cpu0;
     double server_s = ticks >= 0 ? (double)ticks / (double)sysconf(_SC_CLK_TCK) : -1;
     static const char *const names[] = {"idle", "echo-ack", "broadcast", "handshake", "rooms"};
     /* What every scenario reports; a handshake client is one of n slots, never "ready". */
     printf("{\"scenario\":\"%s\",\"transport\":\"%s\",\"connections\":%u,\"failed\":%u,"
            "\"lost\":%u,\"pings\":%" PRIu64 ",\"wall_s\":%.3f,\"server_ticks\":%ld,"
-           "\"client_cpu_s\":%.3f",
+           "\"server_sys_ticks\":%ld,\"client_cpu_s\":%.3f",
            names[b->scenario], b->tp->name, b->scenario == SC_HANDSHAKE ? b->n : b->ready,
-           b->failed, b->lost, b->pings - b->pings0, wall, ticks, client_cpu);
+           b->failed, b->lost, b->pings - b->pings0, wall, ticks, sys, client_cpu);
     /* The scenario's unit (delivery, handshake, ack) counted in the window, and its name. */
     uint64_t count = 1;
     const char *unit = NULL;
@@ -137,8 +138,11 @@ void finish(bench *b)
     }
     if (unit) {
         double per = count ? 1e6 / (double)count : 0;
-        printf(",\"server_us_per_%s\":%.3f,\"client_us_per_%s\":%.3f", unit,
-               server_s >= 0 ? server_s * per : -1, unit, client_cpu * per);
+        double sys_s = sys >= 0 ? (double)sys / (double)sysconf(_SC_CLK_TCK) : -1;
+        printf(",\"server_us_per_%s\":%.3f,\"server_sys_us_per_%s\":%.3f,"
+               "\"client_us_per_%s\":%.3f",
+               unit, server_s >= 0 ? server_s * per : -1, unit, sys_s >= 0 ? sys_s * per : -1, unit,
+               client_cpu * per);
     }
     printf("}\n");
     if (!count) b->failed_run = 1;
@@ -178,16 +182,17 @@ static void usage(FILE *f)
                "                       (default 1: no bind)\n"
                "  --server-pid PID     read the server's CPU ticks and RSS from /proc/PID\n"
                "Prints one JSON line: scenario, transport, connections, failed, lost, pings,\n"
-               "wall_s, server_ticks, client_cpu_s, and:\n"
+               "wall_s, server_ticks, server_sys_ticks (its part in the kernel), client_cpu_s,\n"
+               "and, per unit (ack, delivery, handshake), server_us_per_U,\n"
+               "server_sys_us_per_U and client_us_per_U, and:\n"
                "  idle       rss_before_kb, rss_after_kb\n"
-               "  echo-ack   acks, acks_per_s, p50_us, p90_us, p99_us, p999_us,\n"
-               "             server_us_per_ack, client_us_per_ack; with --rate also emits,\n"
-               "             emits_per_s, missed (never acked), skipped (not sent: cap)\n"
-               "  broadcast  receivers, emits, deliveries, deliveries_per_s,\n"
-               "             server_us_per_delivery, client_us_per_delivery\n"
+               "  echo-ack   acks, acks_per_s, p50_us, p90_us, p99_us, p999_us; with --rate\n"
+               "             also emits, emits_per_s, missed (never acked), skipped (not\n"
+               "             sent: cap)\n"
+               "  broadcast  receivers, emits, deliveries, deliveries_per_s\n"
                "  rooms      the same and rooms, expected_total, delivered_total, missing\n"
                "  handshake  handshakes, handshakes_total (with the warm-up), handshakes_per_s,\n"
-               "             p50_us.., server_us_per_handshake, client_us_per_handshake\n"
+               "             p50_us..\n"
                "Figures that need --server-pid are -1 without it. Exits 1 if a connection\n"
                "failed or was lost, nothing was acked, delivered or handshaken, or a room emit\n"
                "is missing; 2 on bad arguments.\n");
@@ -388,7 +393,7 @@ int main(int argc, char **argv)
 
     b.rss_before = proc_rss_kb(b.server_pid);
     b.t0_ns = uv_hrtime();
-    b.ticks0 = proc_ticks(b.server_pid);
+    b.ticks0 = proc_ticks(b.server_pid, &b.sys0);
     b.cpu0 = self_cpu_s();
     if (b.scenario == SC_HANDSHAKE)
         sc_start(&b);

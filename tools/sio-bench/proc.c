@@ -18,8 +18,9 @@ static FILE *proc_open(long pid, const char *file)
     return fopen(path, "r");
 }
 
-long proc_ticks(long pid)
+long proc_ticks(long pid, long *sys)
 {
+    *sys = -1;
     char line[1024];
     FILE *f = proc_open(pid, "stat");
     if (!f) return -1;
@@ -33,6 +34,7 @@ long proc_ticks(long pid)
     p += 2;
     unsigned long ut = 0, st = 0;
     if (sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+    *sys = (long)st;
     return (long)(ut + st);
 }
 

@@ -160,7 +160,7 @@ static void on_timer(uv_timer_t *t)
         b->deliveries0 = b->deliveries;
         b->handshakes0 = b->handshakes;
         b->pings0 = b->pings;
-        b->ticks0 = proc_ticks(b->server_pid);
+        b->ticks0 = proc_ticks(b->server_pid, &b->sys0);
         b->cpu0 = self_cpu_s();
         uv_timer_start(&b->timer, on_timer, (uint64_t)(b->seconds * 1000), 0);
     } else if (b->phase == PH_MEASURE && (b->open_loop || b->scenario == SC_ROOMS)) {
