@@ -35,7 +35,8 @@ const labels = {
   us_per_ack: 'µs CPU / ack', user_us_per_ack: 'µs user / ack', sys_us_per_ack: 'µs system / ack',
   client_us_per_ack: 'load gen. µs / ack', p90_us: 'p90 µs',
   p999_us: 'p99.9 µs', rate: 'offered/s', missed: 'unacked', deliveries_s: 'deliveries/s',
-  us_per_delivery: 'µs CPU / delivery', client_us_per_delivery: 'load gen. µs / delivery',
+  us_per_delivery: 'µs CPU / delivery', sys_us_per_delivery: 'µs system / delivery',
+  client_us_per_delivery: 'load gen. µs / delivery',
   handshakes_s: 'handshakes/s', us_per_handshake: 'µs CPU / handshake',
   client_us_per_handshake: 'load gen. µs / handshake', missing: 'missing after 2 s',
 };

@@ -7,7 +7,7 @@
 #   - echo-ack open loop at both servers' exact half of Node's closed-loop 8x16 rate (p99),
 #     and a ladder of offered rates up to and past each server's saturation;
 #   - broadcast 1 -> 1000 receivers and room fan-out (1000 receivers in 10 rooms), 1000
-#     emits/s with 64-byte payloads: server CPU per delivery;
+#     emits/s with 64-byte payloads: server CPU per delivery, and its system part;
 #   - handshakes, 16 under way at once: server CPU per handshake;
 #   - long-polling: echo-ack closed loop, handshakes, and RSS per idle session.
 # Node runs first in each round: its closed-loop rate sets the half-saturation point of
@@ -177,14 +177,14 @@ sioc_open() {
 sioc_fanout() {
     local name=$1 sc=$2 rate=$3 case=$4 out=$BENCH_TMP/sioc.out rc=0
     shift 4
-    local d ticks wall per cper failed lost missing=0 target=() extra=()
+    local d ticks wall per sys cper failed lost missing=0 target=() extra=()
     [[ $sc == broadcast && $rate == 1000 ]] && target=(target=10)
     sioc_start "$name"
     sioc_load "$out" --scenario "$sc" --connections 1000 --rate "$rate" --payload-size 64 \
         --seconds "$SIOC_SECONDS" --sources 4 "$@" || rc=$?
     [[ -s $out ]] || return 1
-    read -r d ticks wall per cper failed lost <<<"$(sioc_get "$out" deliveries_per_s server_ticks wall_s \
-        server_us_per_delivery client_us_per_delivery failed lost)"
+    read -r d ticks wall per sys cper failed lost <<<"$(sioc_get "$out" deliveries_per_s server_ticks \
+        wall_s server_us_per_delivery server_sys_us_per_delivery client_us_per_delivery failed lost)"
     if [[ $sc == rooms ]]; then
         missing=$(sioc_get "$out" missing)
         extra=("missing=$missing")
@@ -195,7 +195,8 @@ sioc_fanout() {
     ((missing <= 0)) || echo "bench: $name: $missing room deliveries missing 2 s after the window" >&2
     record "$case" "$name" 'group="fan-out, 1000 receivers, 64 B"' "rate=$rate" "deliveries_s=$d" \
         "cpu_pct=$(sioc_pct_ticks "$ticks" "$wall")" "us_per_delivery=$per" \
-        "client_us_per_delivery=$cper" "${extra[@]}" 'metric="us_per_delivery"' "${target[@]}"
+        "sys_us_per_delivery=$sys" "client_us_per_delivery=$cper" "${extra[@]}" \
+        'metric="us_per_delivery"' "${target[@]}"
     stop_server
 }
 
