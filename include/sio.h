@@ -266,6 +266,13 @@ typedef struct sio_server_options {
     /* Most open connections (Node's server.maxConnections); 0 means no bound. A connection
      * past it is accepted and closed at once, and logged (at most one line a second). */
     uint32_t max_connections;
+    /* Busy polling, in µs (Linux's SO_BUSY_POLL, done by the loop): after a loop turn that
+     * read input, the loop keeps polling without blocking for this long before it sleeps,
+     * so a message that arrives meanwhile is handled without waking the thread. It lowers
+     * latency where waking an idle core is slow (virtual machines, deep idle states), at
+     * the cost of a busy core for that long after every burst of input. 0 (the default)
+     * never spins; see docs/tuning.md ("Latency and the kernel"). */
+    uint32_t busy_poll_us;
     void *reserved[8];
 } sio_server_options;
 

@@ -9,6 +9,9 @@
  *   - the flush: writes only queue; one uv_prepare_t (which runs just before the loop
  *     blocks) flushes each connection that has output with one writev. Many messages queued
  *     during one turn cost one system call (Redis's clients_pending_write, uWS's cork).
+ *   - busy polling (opt-in, sio__net_set_busy_poll): for a while after a turn that read
+ *     input the same idle handle keeps the loop from blocking, so the next message finds
+ *     the thread awake instead of paying for a wake-up.
  *   - the deadline sweep: one repeating timer visits the connections and fires the passed
  *     deadlines, instead of a uv_timer_t per connection. Deadlines here are coarse
  *     (header and idle timeouts), so a sweep every 250 ms is precise enough; a timer
@@ -36,13 +39,13 @@ static void on_prepare(uv_prepare_t *h)
 {
     sio__net *net = h->data;
     sio__list *pos, *tmp;
+    if (net->busy_poll_ns && net->read_seen) net->busy_until = uv_hrtime() + net->busy_poll_ns;
     /* A turn that read input and now has output for many connections (a broadcast) waits
      * for one more non-blocking poll first: input that arrived meanwhile (the rest of a
      * burst) is handled and its output joins the same writes, one writev per connection
      * for the lot. Only once in a row, so output is never held longer than that poll. */
     if (net->deferred) {
         net->deferred = 0;
-        uv_idle_stop(&net->idle);
     } else if (net->read_seen && net->npending >= DEFER_MIN) {
         net->read_seen = 0;
         net->deferred = 1;
@@ -50,6 +53,12 @@ static void on_prepare(uv_prepare_t *h)
         return;
     }
     net->read_seen = 0;
+    if (net->busy_until && uv_hrtime() < net->busy_until) {
+        uv_idle_start(&net->idle, on_idle);
+    } else {
+        net->busy_until = 0;
+        uv_idle_stop(&net->idle);
+    }
     /* Flushing can complete synchronously and queue nothing new, or fail and close; either
      * way the node leaves the list before the connection is touched again. */
     sio__list_foreach_safe(pos, tmp, &net->pending)
@@ -218,6 +227,12 @@ static void free_listener(uv_handle_t *h)
     sio__listener *l = h->data;
     sio__tls_ctx_unref(l->tls);
     sio__free(l);
+}
+
+void sio__net_set_busy_poll(sio__net *net, uint32_t us)
+{
+    net->busy_poll_ns = (uint64_t)us * 1000;
+    if (!us) net->busy_until = 0;
 }
 
 void sio__net_set_max_conns(sio__net *net, size_t n)

@@ -92,6 +92,10 @@ sio__net *sio__net_new(uv_loop_t *loop, const sio__logger *log);
 /* Node's server.maxConnections: past n open connections (0: no bound) a new one is
  * accepted and closed at once, with a log line at most once a second. */
 void sio__net_set_max_conns(sio__net *net, size_t n);
+/* Busy polling: after a loop turn that read input, the loop polls without blocking for us
+ * microseconds before it may sleep again (each new read restarts the window), so input
+ * arriving meanwhile is handled without waking the thread. 0 (the default) turns it off. */
+void sio__net_set_busy_poll(sio__net *net, uint32_t us);
 /* Close the context's handles; every connection must already be closed. The memory is
  * freed once libuv has released the handles (run the loop after this). */
 void sio__net_free(sio__net *net);

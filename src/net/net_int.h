@@ -15,8 +15,11 @@ struct sio__net {
     size_t nconns;
     size_t conn_ext;
     uv_prepare_t prepare;
-    uv_idle_t idle; /* active while a fan-out flush waits one non-blocking poll */
+    uv_idle_t idle; /* active while the loop must not block: a deferred fan-out flush, or
+                       busy polling */
     uint8_t read_seen, deferred;
+    uint64_t busy_poll_ns; /* 0: off */
+    uint64_t busy_until;   /* hrtime until which the loop polls without blocking */
     uv_timer_t sweep;
     int handles;
     void (*empty_cb)(void *ud);

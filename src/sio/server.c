@@ -167,6 +167,7 @@ sio_server *sio_server_new(uv_loop_t *loop, const sio_server_options *opts)
     if (io->net) {
         sio__net_set_conn_ext(io->net, sio__ws_conn_size());
         sio__net_set_max_conns(io->net, io->opt.max_connections);
+        sio__net_set_busy_poll(io->net, io->opt.busy_poll_us);
     }
     if (io->opt.tls.cert_file || io->opt.tls.key_file) {
         io->tls = sio__tls_ctx_new(&io->opt.tls, &io->log);

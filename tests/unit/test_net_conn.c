@@ -1,7 +1,8 @@
 /*
  * The network layer over real loopback sockets: many small writes coalesce and arrive in
  * order, a large write survives a full kernel buffer, ending flushes before FIN, deadlines
- * fire, and everything is released (the loop closes cleanly).
+ * fire, busy polling keeps the loop awake only for its window after input, and everything is
+ * released (the loop closes cleanly).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -349,6 +350,126 @@ static void test_fan_out(void **state)
     assert_int_equal(uv_loop_close(&f.loop), 0);
 }
 
+/* ---- busy polling ---- */
+
+typedef struct spin {
+    uv_loop_t loop;
+    sio__net *net;
+    sio__conn *conn;
+    uv_tcp_t client;
+    uv_connect_t creq;
+    uv_check_t turns_h;
+    int connected, reads, closed;
+    long turns; /* loop turns counted by the check handle */
+} spin;
+
+static void spin_read(sio__conn *c, uint8_t *data, size_t n, void *ud)
+{
+    ((spin *)ud)->reads++;
+}
+
+static void spin_close(sio__conn *c, void *ud)
+{
+    ((spin *)ud)->closed = 1;
+}
+
+static const sio__conn_events spin_events = {.on_read = spin_read, .on_close = spin_close};
+
+static void spin_accept(sio__listener *l, sio__conn *c, void *ud)
+{
+    spin *f = ud;
+    f->conn = c;
+    sio__conn_set_handler(c, &spin_events, f);
+    sio__conn_read_start(c);
+}
+
+static void spin_connected(uv_connect_t *req, int status)
+{
+    assert_int_equal(status, 0);
+    ((spin *)req->data)->connected = 1;
+}
+
+static void spin_turn(uv_check_t *h)
+{
+    ((spin *)h->data)->turns++;
+}
+
+/* Loop turns during the next ms milliseconds of running the loop. */
+static long spin_turns_for(spin *f, unsigned ms)
+{
+    int done = 0;
+    uv_timer_t t;
+    uv_timer_init(&f->loop, &t);
+    t.data = &done;
+    uv_timer_start(&t, fan_done, ms, 0);
+    f->turns = 0;
+    while (!done) uv_run(&f->loop, UV_RUN_ONCE);
+    long n = f->turns;
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    return n;
+}
+
+/* Send one byte from the client and run until the server has read it. */
+static void spin_poke(spin *f)
+{
+    int before = f->reads;
+    uv_buf_t b = uv_buf_init("x", 1);
+    assert_int_equal(uv_try_write((uv_stream_t *)&f->client, &b, 1), 1);
+    while (f->reads == before) uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+/* With busy polling off, a loop with nothing to do blocks: a handful of turns in 40 ms
+ * (the timer's). With it on, input makes the loop poll without blocking (thousands of
+ * turns in 40 ms; about 100,000 here) until the window after the last read has passed,
+ * and then it blocks again. */
+static void test_busy_poll(void **state)
+{
+    static spin f;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(uv_loop_init(&f.loop), 0);
+    sio__logger log = {.level = SIO_LOG_WARN};
+    f.net = sio__net_new(&f.loop, &log);
+    uv_timer_stop(&f.net->sweep); /* nothing else wakes the loop */
+    sio__listener *l;
+    assert_int_equal(sio__listener_start(f.net, "127.0.0.1", 0, spin_accept, &f, &l), 0);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", sio__listener_port(l), &sa);
+    uv_tcp_init(&f.loop, &f.client);
+    f.creq.data = &f;
+    uv_tcp_connect(&f.creq, &f.client, (struct sockaddr *)&sa, spin_connected);
+    while (!f.connected || !f.conn) uv_run(&f.loop, UV_RUN_ONCE);
+    uv_check_init(&f.loop, &f.turns_h);
+    f.turns_h.data = &f;
+    uv_check_start(&f.turns_h, spin_turn);
+    uv_unref((uv_handle_t *)&f.turns_h);
+
+    spin_poke(&f);
+    long off = spin_turns_for(&f, 40);
+    assert_true(off <= 5);
+
+    sio__net_set_busy_poll(f.net, 300000); /* 300 ms */
+    spin_poke(&f);
+    long on = spin_turns_for(&f, 40);
+    assert_true(on >= 1000);
+    /* Past the window (300 ms after the read), the loop blocks again. */
+    spin_turns_for(&f, 350);
+    long after = spin_turns_for(&f, 40);
+    assert_true(after <= 5);
+    /* Off again: input no longer starts a window. */
+    sio__net_set_busy_poll(f.net, 0);
+    spin_poke(&f);
+    assert_true(spin_turns_for(&f, 40) <= 5);
+
+    uv_close((uv_handle_t *)&f.turns_h, NULL);
+    uv_close((uv_handle_t *)&f.client, NULL);
+    sio__listener_close(l);
+    while (!f.closed) uv_run(&f.loop, UV_RUN_ONCE);
+    sio__net_free(f.net);
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_stalled_end),
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_fan_out),
+        cmocka_unit_test(test_busy_poll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
