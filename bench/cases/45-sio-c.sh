@@ -5,7 +5,7 @@
 #   - echo-ack closed loop (8 connections x 16 and x 1 in flight): server CPU per ack, and
 #     its user and kernel (system) parts;
 #   - echo-ack open loop at both servers' exact half of Node's closed-loop 8x16 rate (p99),
-#     and a ladder of offered rates up to and past each server's saturation;
+#     once more for libsio with busy polling (sio_server_options.busy_poll_us), and a ladder of offered rates up to and past each server's saturation;
 #   - broadcast 1 -> 1000 receivers and room fan-out (1000 receivers in 10 rooms), 1000
 #     emits/s with 64-byte payloads: server CPU per delivery, and its system part;
 #   - handshakes, 16 under way at once: server CPU per handshake;
@@ -21,16 +21,18 @@ SIOC_MAX=$(($(ulimit -n) - 100))
 SIOC_IDLE=${BENCH_SIOC_IDLE:-1000 5000 10000 $SIOC_MAX}
 SIOC_HOLD=${BENCH_SIOC_HOLD:-26}
 SIOC_RATES=${BENCH_SIOC_RATES:-2000 5000 10000 20000 30000 40000 50000 70000 100000 150000 200000 300000 400000 500000 600000 800000}
+SIOC_BUSY_POLL_US=${BENCH_SIOC_BUSY_POLL_US:-300}
 SIOC_NODE_SAT=
 SIOC_ACKS_S=
 SIOC_CHILD_S=
 
-# sioc_start NAME: a fresh server, libsio or node; sets SIOC_PORT and SIOC_SERVER.
+# sioc_start NAME [ARGS...]: a fresh server, libsio (with sio-fixture ARGS) or node; sets
+# SIOC_PORT and SIOC_SERVER.
 sioc_start() {
     SIOC_SERVER=$1
     SIOC_PORT=$(free_port)
     if [[ $1 == libsio ]]; then
-        start_server "$SIOC_PORT" "$SIOC_FIXTURE" bench --port "$SIOC_PORT"
+        start_server "$SIOC_PORT" "$SIOC_FIXTURE" bench --port "$SIOC_PORT" "${@:2}"
     else
         start_server "$SIOC_PORT" node bench/node-reference.mjs --port "$SIOC_PORT"
     fi
@@ -244,6 +246,19 @@ run_sioc() {
     done
     server_alive
     stop_server
+    # The half-saturation point again with busy polling (libsio only, no target): what a
+    # core kept awake between bursts buys (docs/tuning.md, "Latency and the kernel").
+    if [[ $name == libsio ]]; then
+        rate=$((SIOC_NODE_SAT / 2))
+        sioc_start libsio --busy-poll-us "$SIOC_BUSY_POLL_US"
+        for _ in 1 2 3; do
+            sioc_open "$name" "$rate" \
+                "sio echo-ack 8 conns @ $rate/s, half of Node's 8x16 acks/s, busy_poll_us $SIOC_BUSY_POLL_US" \
+                "echo-ack at half of Node's saturation (open loop)" || true
+        done
+        server_alive
+        stop_server
+    fi
 
     sioc_fanout "$name" broadcast 1000 "sio broadcast 1→1000 @ 1000/s"
     sioc_fanout "$name" broadcast 20 "sio broadcast 1→1000 @ 20/s"
