@@ -5,7 +5,8 @@
 #   - echo-ack closed loop (8 connections x 16 and x 1 in flight): server CPU per ack, and
 #     its user and kernel (system) parts;
 #   - echo-ack open loop at both servers' exact half of Node's closed-loop 8x16 rate (p99),
-#     once more for libsio with busy polling (sio_server_options.busy_poll_us), and a ladder of offered rates up to and past each server's saturation;
+#     once more for libsio with busy polling (sio_server_options.busy_poll_us), and a
+#     ladder of offered rates up to and past each server's saturation;
 #   - broadcast 1 -> 1000 receivers and room fan-out (1000 receivers in 10 rooms), 1000
 #     emits/s with 64-byte payloads: server CPU per delivery, and its system part;
 #   - handshakes, 16 under way at once: server CPU per handshake;
