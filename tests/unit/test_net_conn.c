@@ -125,20 +125,38 @@ static void on_connect(uv_connect_t *req, int status)
         uv_read_start((uv_stream_t *)&f->client, cl_alloc, cl_read);
 }
 
+/* A new loop with a network context listening on 127.0.0.1 at a free port, whose address
+ * goes in *sa. */
+static sio__net *listen_local(uv_loop_t *loop, const sio__logger *log, sio__accept_cb cb, void *ud,
+                              sio__listener **l, struct sockaddr_in *sa)
+{
+    assert_int_equal(uv_loop_init(loop), 0);
+    sio__net *net = sio__net_new(loop, log);
+    assert_non_null(net);
+    assert_int_equal(sio__listener_start(net, "127.0.0.1", 0, cb, ud, l), 0);
+    int port = sio__listener_port(*l);
+    assert_true(port > 0);
+    uv_ip4_addr("127.0.0.1", port, sa);
+    return net;
+}
+
+/* Once every connection and the listener are closed: free the context, let libuv release
+ * the handles, and close the loop (which fails if anything is left). */
+static void net_done(uv_loop_t *loop, sio__net *net)
+{
+    sio__net_free(net);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
 static void run_scenario(fixture *f, const char *scenario)
 {
     memset(f, 0, sizeof(*f));
     f->scenario = scenario;
-    assert_int_equal(uv_loop_init(&f->loop), 0);
     f->log.level = SIO_LOG_WARN;
-    f->net = sio__net_new(&f->loop, &f->log);
-    assert_non_null(f->net);
-    sio__net_set_end_timeout(f->net, 400);
-    assert_int_equal(sio__listener_start(f->net, "127.0.0.1", 0, on_accept, f, &f->l), 0);
-    int port = sio__listener_port(f->l);
-    assert_true(port > 0);
     struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", port, &sa);
+    f->net = listen_local(&f->loop, &f->log, on_accept, f, &f->l, &sa);
+    sio__net_set_end_timeout(f->net, 400);
     uv_tcp_init(&f->loop, &f->client);
     f->creq.data = f;
     uv_tcp_connect(&f->creq, &f->client, (struct sockaddr *)&sa, on_connect);
@@ -155,9 +173,7 @@ static void run_scenario(fixture *f, const char *scenario)
     }
     sio__listener_close(f->l);
     while (f->server_conn) uv_run(&f->loop, UV_RUN_ONCE);
-    sio__net_free(f->net);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f->loop), 0);
+    net_done(&f->loop, f->net);
 }
 
 static void test_small_writes_coalesce(void **state)
@@ -223,9 +239,7 @@ static void test_listen_errors(void **state)
         sio__listener_start(net, "127.0.0.1", sio__listener_port(l), on_accept, NULL, &l2),
         UV_EADDRINUSE);
     sio__listener_close(l);
-    sio__net_free(net);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    net_done(&loop, net);
 }
 
 /* ---- fan-out: input on one connection writes to many ---- */
@@ -297,13 +311,10 @@ static void test_fan_out(void **state)
 {
     static fan f;
     memset(&f, 0, sizeof(f));
-    assert_int_equal(uv_loop_init(&f.loop), 0);
     sio__logger log = {.level = SIO_LOG_WARN};
-    f.net = sio__net_new(&f.loop, &log);
     sio__listener *l;
-    assert_int_equal(sio__listener_start(f.net, "127.0.0.1", 0, fan_accept, &f, &l), 0);
     struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", sio__listener_port(l), &sa);
+    f.net = listen_local(&f.loop, &log, fan_accept, &f, &l, &sa);
     for (int i = 0; i < FAN; i++) {
         uv_tcp_init(&f.loop, &f.clients[i]);
         f.clients[i].data = &f.got[i];
@@ -345,9 +356,7 @@ static void test_fan_out(void **state)
     uv_close((uv_handle_t *)&guard, NULL);
     sio__listener_close(l);
     while (f.closed < FAN) uv_run(&f.loop, UV_RUN_ONCE);
-    sio__net_free(f.net);
-    uv_run(&f.loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f.loop), 0);
+    net_done(&f.loop, f.net);
 }
 
 /* ---- busy polling ---- */
@@ -427,14 +436,11 @@ static void test_busy_poll(void **state)
 {
     static spin f;
     memset(&f, 0, sizeof(f));
-    assert_int_equal(uv_loop_init(&f.loop), 0);
     sio__logger log = {.level = SIO_LOG_WARN};
-    f.net = sio__net_new(&f.loop, &log);
-    uv_timer_stop(&f.net->sweep); /* nothing else wakes the loop */
     sio__listener *l;
-    assert_int_equal(sio__listener_start(f.net, "127.0.0.1", 0, spin_accept, &f, &l), 0);
     struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", sio__listener_port(l), &sa);
+    f.net = listen_local(&f.loop, &log, spin_accept, &f, &l, &sa);
+    uv_timer_stop(&f.net->sweep); /* nothing else wakes the loop */
     uv_tcp_init(&f.loop, &f.client);
     f.creq.data = &f;
     uv_tcp_connect(&f.creq, &f.client, (struct sockaddr *)&sa, spin_connected);
@@ -465,9 +471,7 @@ static void test_busy_poll(void **state)
     uv_close((uv_handle_t *)&f.client, NULL);
     sio__listener_close(l);
     while (!f.closed) uv_run(&f.loop, UV_RUN_ONCE);
-    sio__net_free(f.net);
-    uv_run(&f.loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&f.loop), 0);
+    net_done(&f.loop, f.net);
 }
 
 int main(void)
