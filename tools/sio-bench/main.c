@@ -66,6 +66,12 @@ void window_end(bench *b)
     b->cpu1 = self_cpu_s();
 }
 
+/* CPU ticks as µs per unit (per: 1e6 / units), -1 for ticks that could not be read. */
+static double ticks_us(long ticks, double per)
+{
+    return ticks >= 0 ? (double)ticks / (double)sysconf(_SC_CLK_TCK) * per : -1;
+}
+
 /* The latency percentiles, as ,"p50_us":..,"p999_us":.. */
 static void print_latency(const bench *b)
 {
@@ -84,7 +90,6 @@ void finish(bench *b)
     long ticks = b->ticks1 >= 0 && b->ticks0 >= 0 ? b->ticks1 - b->ticks0 : -1;
     long sys = ticks >= 0 ? b->sys1 - b->sys0 : -1;
     double client_cpu = b->cpu1 - b->cpu0;
-    double server_s = ticks >= 0 ? (double)ticks / (double)sysconf(_SC_CLK_TCK) : -1;
     static const char *const names[] = {"idle", "echo-ack", "broadcast", "handshake", "rooms"};
     /* What every scenario reports; a handshake client is one of n slots, never "ready". */
     printf("{\"scenario\":\"%s\",\"transport\":\"%s\",\"connections\":%u,\"failed\":%u,"
@@ -138,11 +143,9 @@ void finish(bench *b)
     }
     if (unit) {
         double per = count ? 1e6 / (double)count : 0;
-        double sys_s = sys >= 0 ? (double)sys / (double)sysconf(_SC_CLK_TCK) : -1;
         printf(",\"server_us_per_%s\":%.3f,\"server_sys_us_per_%s\":%.3f,"
                "\"client_us_per_%s\":%.3f",
-               unit, server_s >= 0 ? server_s * per : -1, unit, sys_s >= 0 ? sys_s * per : -1, unit,
-               client_cpu * per);
+               unit, ticks_us(ticks, per), unit, ticks_us(sys, per), unit, client_cpu * per);
     }
     printf("}\n");
     if (!count) b->failed_run = 1;
