@@ -39,7 +39,10 @@ static void on_prepare(uv_prepare_t *h)
 {
     sio__net *net = h->data;
     sio__list *pos, *tmp;
-    if (net->busy_poll_ns && net->read_seen) net->busy_until = uv_hrtime() + net->busy_poll_ns;
+    /* Busy polling: input opens (or extends) a window in which the loop does not block.
+     * Off, now and the window stay 0. */
+    uint64_t now = net->busy_poll_ns ? uv_hrtime() : 0;
+    if (net->read_seen) net->busy_until = now + net->busy_poll_ns;
     /* A turn that read input and now has output for many connections (a broadcast) waits
      * for one more non-blocking poll first: input that arrived meanwhile (the rest of a
      * burst) is handled and its output joins the same writes, one writev per connection
@@ -53,12 +56,10 @@ static void on_prepare(uv_prepare_t *h)
         return;
     }
     net->read_seen = 0;
-    if (net->busy_until && uv_hrtime() < net->busy_until) {
+    if (now < net->busy_until)
         uv_idle_start(&net->idle, on_idle);
-    } else {
-        net->busy_until = 0;
+    else
         uv_idle_stop(&net->idle);
-    }
     /* Flushing can complete synchronously and queue nothing new, or fail and close; either
      * way the node leaves the list before the connection is touched again. */
     sio__list_foreach_safe(pos, tmp, &net->pending)
@@ -232,7 +233,7 @@ static void free_listener(uv_handle_t *h)
 void sio__net_set_busy_poll(sio__net *net, uint32_t us)
 {
     net->busy_poll_ns = (uint64_t)us * 1000;
-    if (!us) net->busy_until = 0;
+    net->busy_until = 0; /* a window still open ends now */
 }
 
 void sio__net_set_max_conns(sio__net *net, size_t n)

@@ -19,7 +19,7 @@ struct sio__net {
                        busy polling */
     uint8_t read_seen, deferred;
     uint64_t busy_poll_ns; /* 0: off */
-    uint64_t busy_until;   /* hrtime until which the loop polls without blocking */
+    uint64_t busy_until;   /* hrtime until which the loop polls without blocking; 0 off */
     uv_timer_t sweep;
     int handles;
     void (*empty_cb)(void *ud);
