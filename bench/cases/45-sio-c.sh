@@ -173,6 +173,19 @@ sioc_open() {
     ((rc == 0)) && awk -v a="$acks_s" -v r="$rate" -v p="$p99" 'BEGIN {exit !(a >= 0.9 * r && p <= 100000)}'
 }
 
+# sioc_half_sat NAME SUFFIX [EXTRA...]: open-loop echo-ack at half of Node's 8x16 rate on
+# the running server, recorded as the half-saturation case (SUFFIX appended to its name).
+# Three runs: a p99 is the first figure other load on the machine spoils, and the report
+# keeps the median run.
+sioc_half_sat() {
+    local name=$1 suffix=$2 rate=$((SIOC_NODE_SAT / 2))
+    shift 2
+    for _ in 1 2 3; do
+        sioc_open "$name" "$rate" "sio echo-ack 8 conns @ $rate/s, half of Node's 8x16 acks/s$suffix" \
+            "echo-ack at half of Node's saturation (open loop)" "$@" || true
+    done
+}
+
 # sioc_fanout NAME SCENARIO RATE CASE [ARGS...]: broadcast or rooms on a fresh server,
 # 1000 receivers, RATE emits/s of 64 bytes; the target is for broadcast at 1000/s. Rooms
 # deliveries still missing 2 s after the window (a server too slow to keep up; sio-bench
@@ -234,13 +247,7 @@ run_sioc() {
     # so it bounds the ratio; reported without a target (bench/README.md, "echo-ack,
     # closed loop").
     sioc_closed "$name" 8 1 websocket "echo-ack, closed loop"
-    # Three runs: a p99 is the first figure other load on the machine spoils, and the
-    # report keeps the median run.
-    rate=$((SIOC_NODE_SAT / 2))
-    for _ in 1 2 3; do
-        sioc_open "$name" "$rate" "sio echo-ack 8 conns @ $rate/s, half of Node's 8x16 acks/s" \
-            "echo-ack at half of Node's saturation (open loop)" target=5 || true
-    done
+    sioc_half_sat "$name" "" target=5
     for rate in $SIOC_RATES; do
         sioc_open "$name" "$rate" "sio echo-ack 8 conns @ $rate/s" \
             "echo-ack latency vs offered rate (open loop)" 'plot="latency"' || break
@@ -250,13 +257,8 @@ run_sioc() {
     # The half-saturation point again with busy polling (libsio only, no target): what a
     # core kept awake between bursts buys (docs/tuning.md, "Latency and the kernel").
     if [[ $name == libsio ]]; then
-        rate=$((SIOC_NODE_SAT / 2))
         sioc_start libsio --busy-poll-us "$SIOC_BUSY_POLL_US"
-        for _ in 1 2 3; do
-            sioc_open "$name" "$rate" \
-                "sio echo-ack 8 conns @ $rate/s, half of Node's 8x16 acks/s, busy_poll_us $SIOC_BUSY_POLL_US" \
-                "echo-ack at half of Node's saturation (open loop)" || true
-        done
+        sioc_half_sat "$name" ", busy_poll_us $SIOC_BUSY_POLL_US"
         server_alive
         stop_server
     fi
