@@ -1,5 +1,5 @@
 // Soak: SOAK_CYCLES (10,000) connect/disconnect cycles against `sio-fixture sio`, after a
-// warm-up of SOAK_WARMUP (2,000), at most SOAK_CONCURRENCY (64) at once, spread over
+// warm-up of SOAK_WARMUP (10,000), at most SOAK_CONCURRENCY (64) at once, spread over
 // SOAK_WORKERS (2) worker threads (lib/soak-clients.mjs): websocket only, polling only and
 // polling upgraded to websocket, with socket.io-client 4 (EIO=4) and, every fifth cycle,
 // socket.io-client 2 (EIO=3), on "/", "/custom" and the dynamic namespaces /dyn-0..2. Each
@@ -13,9 +13,10 @@
 // after the warm-up, once every session it opened is closed, and again after the soak, once
 // every cycle's session is closed. The warm-up is long enough for the heap to reach most of
 // its high-water mark: glibc's free space inside the heap (malloc_stats: "system bytes"
-// minus "in use bytes") grows from about 0.4 to 0.9 MB over the first 5,000 to 10,000
-// cycles and then stays, while the bytes in use move by tens of kB; measured from 500
-// cycles, RSS would end about 8% up, from 2,000 about 5%. RSS
+// minus "in use bytes") grows over the first 10,000 cycles or so and then barely moves,
+// while the bytes in use move by tens of kB. From a 2,000-cycle warm-up RSS ended 2 to 6%
+// up on one machine but 8.6 to 13.9% on a faster one (docs/security.md); from 10,000,
+// -0.4 to 4%. RSS
 // must end within 10% of the start, the descriptors exactly at the start, with every ack
 // received and no client error. The report line ("soak: {...}") gives the numbers.
 //
@@ -34,7 +35,7 @@ import { NAMESPACES, next } from './lib/soak-clients.mjs';
 
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 10000);
 const ASAN_CYCLES = Number(process.env.SOAK_ASAN_CYCLES ?? 1000);
-const WARMUP = Number(process.env.SOAK_WARMUP ?? 2000);
+const WARMUP = Number(process.env.SOAK_WARMUP ?? 10000);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 64);
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 2);
 
